@@ -1,0 +1,49 @@
+"""Selectors that turn a Connection row into a protocol client.
+
+The same client code talks to a sandbox or a real system: only the stored endpoint URL differs.
+"""
+
+from __future__ import annotations
+
+from integrations.core.errors import ConfigurationError
+from integrations.sync.models import Connection, System
+
+
+def kashflow_client_for(connection: Connection):
+    from integrations.kashflow.client import KashflowClient
+
+    _expect(connection, System.KASHFLOW)
+    return KashflowClient(
+        connection.base_url, connection.username, str(connection.password or ""),
+        str(connection.memorable_word or ""),
+        timeout=float(connection.settings.get("timeout", 30)),
+    )
+
+
+def ax_client_for(connection: Connection):
+    from integrations.dynamics_ax.aif_client import AifClient
+
+    _expect(connection, System.DYNAMICS_AX)
+    options = connection.settings or {}
+    company = options.get("company")
+    if not company:
+        raise ConfigurationError("The AX connection has no company (legal entity) set", system="Dynamics AX")
+    return AifClient(
+        connection.base_url, company=company, username=connection.username,
+        password=str(connection.password or ""), auth=options.get("auth", "ntlm"),
+        wsdl_url=options.get("wsdl_url") or None, timeout=float(options.get("timeout", 60)),
+    )
+
+
+def client_for(connection: Connection):
+    factories = {System.KASHFLOW: kashflow_client_for, System.DYNAMICS_AX: ax_client_for}
+    try:
+        return factories[connection.system](connection)
+    except KeyError:
+        raise ConfigurationError(f"{connection.get_system_display()} connections are not supported yet",
+                                 system=connection.get_system_display()) from None
+
+
+def _expect(connection: Connection, system: str) -> None:
+    if connection.system != system:
+        raise ConfigurationError(f"Connection {connection.name!r} is not a {System(system).label} connection")

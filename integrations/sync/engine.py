@@ -1,0 +1,147 @@
+"""Engine pieces shared by every flow: runs, record persistence, locks, idempotency keys, binding."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from integrations.core.canonical import content_hash
+from integrations.core.errors import ConnectorError
+from integrations.sync.models import Binding, Flow, SyncRecord, SyncRun
+
+log = logging.getLogger("ledgerbridge.sync")
+
+HEARTBEAT_EVERY = 10  # records
+
+
+class FlowAborted(Exception):
+    """Stop the run early (e.g. the target keeps failing); pending records wait for the next run."""
+
+
+class RecordBusy(Exception):
+    """Another worker holds this record right now."""
+
+
+def idempotency_key(flow: Flow, entity: str, source_id: str, source_version: str) -> str:
+    """Stable per (tenant, flow, source id, source version): the same write always carries the same key."""
+    raw = f"{connection.schema_name}|{flow.key}|{entity}|{source_id}|{source_version}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:48]
+
+
+@contextmanager
+def record_lock(key: str) -> Iterator[None]:
+    """A PostgreSQL advisory lock per record, so two workers never import the same record at once.
+
+    Session-level (not transaction-level) so the lock spans the external call without holding a
+    transaction open across the network.
+    """
+    lock_id = zlib.crc32(f"{connection.schema_name}:{key}".encode()) - 2**31
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        if not cursor.fetchone()[0]:
+            raise RecordBusy(key)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
+@dataclass
+class RunRecorder:
+    """Keeps a SyncRun's counters and heartbeat current while a flow runs."""
+
+    run: SyncRun
+    _since_beat: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        now = timezone.now()
+        self.run.status = SyncRun.Status.RUNNING
+        self.run.started_at = self.run.started_at or now
+        self.run.heartbeat_at = now
+        self.run.save(update_fields=["status", "started_at", "heartbeat_at"])
+
+    def count(self, outcome: str) -> None:
+        field_name = {"seen": "records_seen", "posted": "records_posted", "skipped": "records_skipped",
+                      "failed": "records_failed"}[outcome]
+        setattr(self.run, field_name, getattr(self.run, field_name) + 1)
+        self._since_beat += 1
+        if self._since_beat >= HEARTBEAT_EVERY:
+            self.beat()
+
+    def beat(self) -> None:
+        self._since_beat = 0
+        self.run.heartbeat_at = timezone.now()
+        self.run.save(update_fields=["heartbeat_at", "records_seen", "records_posted", "records_skipped",
+                                     "records_failed"])
+
+    def finish(self, *, error: str = "") -> SyncRun:
+        run = self.run
+        if error:
+            run.status = SyncRun.Status.FAILED
+            run.message = error
+        elif run.records_failed:
+            run.status = SyncRun.Status.PARTIAL
+            run.message = f"{run.records_failed} record(s) need attention in the error inbox."
+        else:
+            run.status = SyncRun.Status.SUCCEEDED
+            run.message = ""
+        run.finished_at = run.heartbeat_at = timezone.now()
+        run.save()
+        return run
+
+
+def persist_record(flow: Flow, run: SyncRun, *, entity: str, source_id: str, payload: dict) -> SyncRecord:
+    """Store the extracted record before anything is posted (nothing is lost after this point)."""
+    version = content_hash(payload)[:32]
+    key = idempotency_key(flow, entity, source_id, version)
+    record, created = SyncRecord.objects.get_or_create(
+        idempotency_key=key,
+        defaults={"flow": flow, "last_run": run, "entity": entity, "source_id": source_id,
+                  "source_version": version, "payload": payload},
+    )
+    if not created and record.last_run_id != run.pk:
+        record.last_run = run
+        record.save(update_fields=["last_run", "updated_at"])
+    return record
+
+
+def find_binding(flow: Flow, entity: str, source_id: str) -> Binding | None:
+    return Binding.objects.filter(
+        connection=flow.target, entity=entity, source_connection=flow.source, source_id=source_id
+    ).first()
+
+
+def bind(flow: Flow, record: SyncRecord, external_id: str, *, target_payload: dict | None = None) -> None:
+    """Eager commit straight after the external create: binding and record status together."""
+    with transaction.atomic():
+        Binding.objects.update_or_create(
+            connection=flow.target, entity=record.entity, source_connection=flow.source,
+            source_id=record.source_id,
+            defaults={"external_id": external_id, "payload_hash": record.source_version,
+                      "synced_at": timezone.now()},
+        )
+        record.status = SyncRecord.Status.POSTED
+        record.target_id = external_id
+        record.last_error = record.error_kind = ""
+        if target_payload is not None:
+            record.target_payload = target_payload
+        record.save()
+
+
+def mark_failed(record: SyncRecord, error: ConnectorError, *, target_payload: dict | None = None) -> None:
+    record.attempts += 1
+    record.last_error = str(error)
+    record.error_kind = error.kind
+    record.status = SyncRecord.Status.PENDING if error.retryable else SyncRecord.Status.FAILED
+    if target_payload is not None:
+        record.target_payload = target_payload
+    record.save()

@@ -1,0 +1,174 @@
+"""Tenant-schema models of the sync engine: connections, flows, runs, records, bindings.
+
+Every source record a run touches is persisted as a SyncRecord *before* anything is posted, and
+every successful external create is bound (source id <-> target id) in its own commit straight
+after the call, so a worker killed at any point loses nothing and posts nothing twice.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from portal.crypto import EncryptedTextField
+
+
+class System(models.TextChoices):
+    KASHFLOW = "kashflow", "Kashflow"
+    DYNAMICS_AX = "dynamics_ax", "Microsoft Dynamics AX"
+    SAGE100 = "sage100", "Sage 100"
+
+
+class Connection(models.Model):
+    class Status(models.TextChoices):
+        UNTESTED = "untested", "Not tested yet"
+        OK = "ok", "Working"
+        FAILING = "failing", "Failing"
+        AUTH_FAILED = "auth_failed", "Credentials refused"
+
+    name = models.CharField(max_length=80)
+    system = models.CharField(max_length=20, choices=System.choices)
+    base_url = models.URLField(
+        "endpoint URL", max_length=400,
+        help_text="Kashflow: https://api.kashflow.com/v2 · AX: http://<iis>/MicrosoftDynamicsAXAif60/<port>/xppservice.svc",
+    )
+    username = models.CharField(max_length=150, blank=True)
+    password = EncryptedTextField(blank=True)
+    memorable_word = EncryptedTextField(blank=True, help_text="Kashflow only.")
+    settings = models.JSONField(default=dict, blank=True, help_text="System-specific options (AX company, auth).")
+    is_sandbox = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNTESTED)
+    status_message = models.CharField(max_length=500, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["name"], name="connection_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def secret_summary(self) -> dict[str, bool]:
+        """What the UI and API may know about secrets: only whether they are set."""
+        return {"password": bool(self.password), "memorable_word": bool(self.memorable_word)}
+
+
+class Flow(models.Model):
+    key = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    source = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="source_flows")
+    target = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="target_flows")
+    enabled = models.BooleanField(default=True)
+    options = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def last_run(self) -> SyncRun | None:
+        return self.runs.order_by("-created_at").first()
+
+
+class SyncRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Finished with errors"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Run now"
+        COMMAND = "command", "Command line"
+        SCHEDULE = "schedule", "Schedule"
+        WEBHOOK = "webhook", "Webhook"
+        REPLAY = "replay", "Replay"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    records_seen = models.PositiveIntegerField(default=0)
+    records_posted = models.PositiveIntegerField(default=0)
+    records_skipped = models.PositiveIntegerField(default=0)
+    records_failed = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["flow", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.flow.key} #{self.pk} {self.status}"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class SyncRecord(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        POSTED = "posted", "Posted"
+        HELD = "held", "Held for approval"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="records")
+    last_run = models.ForeignKey(SyncRun, null=True, on_delete=models.SET_NULL, related_name="records")
+    entity = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=120)
+    source_version = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    payload = models.JSONField(help_text="The canonical record as extracted.")
+    target_payload = models.JSONField(null=True, blank=True)
+    target_id = models.CharField(max_length=120, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    error_kind = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "entity", "source_id", "source_version"],
+                                    name="syncrecord_source_version_unique"),
+        ]
+        indexes = [models.Index(fields=["flow", "status"])]
+
+
+class Binding(models.Model):
+    """Source record <-> target record, one row per pair of connections and entity."""
+
+    entity = models.CharField(max_length=40)
+    source_connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    source_id = models.CharField(max_length=120)
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="bindings",
+                                   help_text="The connection the external id belongs to (the target).")
+    external_id = models.CharField(max_length=120)
+    payload_hash = models.CharField(max_length=64)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "entity", "external_id"],
+                                    name="binding_external_id_unique"),
+            models.UniqueConstraint(fields=["connection", "entity", "source_connection", "source_id"],
+                                    name="binding_source_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.source_id} -> {self.external_id}"

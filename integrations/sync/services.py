@@ -1,0 +1,125 @@
+"""Sync services: request a run, execute it (task body), test a connection."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+
+from django.db import connection as db_connection
+from django.utils import timezone
+
+from integrations.core.errors import AUTH, CONFIGURATION, ConnectorError
+from integrations.sync.connectors import client_for
+from integrations.sync.engine import FlowAborted, RunRecorder
+from integrations.sync.flows import FLOWS
+from integrations.sync.models import Connection, Flow, SyncRun
+from portal.tasks import enqueue_for_tenant
+
+log = logging.getLogger("ledgerbridge.sync")
+
+
+class FlowBusy(Exception):
+    pass
+
+
+def flow_run_request(*, flow: Flow, trigger: str = SyncRun.Trigger.MANUAL, inline: bool = False) -> SyncRun:
+    """Create a queued run and hand it to the worker (or run it right here when ``inline``)."""
+    run = SyncRun.objects.create(flow=flow, trigger=trigger, status=SyncRun.Status.QUEUED)
+    task_id = enqueue_for_tenant(db_connection.schema_name, "integrations.sync.services.execute_run", run.pk,
+                                 task_name=f"{db_connection.schema_name}:{flow.key}:run{run.pk}", sync=inline)
+    SyncRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
+    run.refresh_from_db()
+    return run
+
+
+def execute_run(run_id: int) -> dict:
+    """Task body (already inside the tenant's schema): run one flow once."""
+    run = SyncRun.objects.select_related("flow__source", "flow__target").get(pk=run_id)
+    flow = run.flow
+    definition = FLOWS.get(flow.key)
+    recorder = RunRecorder(run)
+    if definition is None:
+        recorder.finish(error=f"Unknown flow {flow.key!r}")
+        return {"status": run.status}
+    if not flow.enabled:
+        recorder.finish(error="The flow is switched off.")
+        return {"status": run.status}
+    with _flow_lock(flow) as acquired:
+        if not acquired:
+            recorder.finish(error="Another run of this flow is in progress; this one was not started.")
+            return {"status": run.status}
+        _close_interrupted_runs(flow, current=run)
+        recorder.start()
+        try:
+            definition.run(flow, recorder)
+        except ConnectorError as error:
+            _note_connection_failure(flow, error)
+            recorder.finish(error=str(error))
+        except FlowAborted as error:
+            recorder.finish(error=str(error))
+        except Exception as error:  # a run must never be left "running"
+            log.exception("run %s of %s crashed", run.pk, flow.key)
+            recorder.finish(error=f"Internal error ({error.__class__.__name__}); the team has been notified.")
+            raise
+        else:
+            recorder.finish()
+    return {"status": run.status, "posted": run.records_posted, "failed": run.records_failed,
+            "seen": run.records_seen}
+
+
+class _flow_lock:
+    """One run per flow at a time, across all workers (advisory lock, released when done)."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.lock_id = zlib.crc32(f"{db_connection.schema_name}:flow:{flow.key}".encode()) - 2**31
+        self.acquired = False
+
+    def __enter__(self) -> bool:
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.lock_id])
+            self.acquired = cursor.fetchone()[0]
+        return self.acquired
+
+    def __exit__(self, *exc) -> None:
+        if self.acquired:
+            with db_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.lock_id])
+
+
+def _close_interrupted_runs(flow: Flow, *, current: SyncRun) -> None:
+    """Holding the flow lock proves no other run of this flow is alive: any 'running' one was cut off."""
+    SyncRun.objects.filter(flow=flow, status=SyncRun.Status.RUNNING).exclude(pk=current.pk).update(
+        status=SyncRun.Status.FAILED, finished_at=timezone.now(),
+        message=f"Interrupted (the worker stopped); run #{current.pk} resumed where it left off.",
+    )
+
+
+def _note_connection_failure(flow: Flow, error: ConnectorError) -> None:
+    if error.kind not in {AUTH, CONFIGURATION}:
+        return
+    for conn in (flow.source, flow.target):
+        if error.system and error.system.lower().replace(" ", "") not in conn.get_system_display().lower().replace(
+            " ", ""
+        ):
+            continue
+        conn.status = Connection.Status.AUTH_FAILED if error.kind == AUTH else Connection.Status.FAILING
+        conn.status_message = str(error)[:500]
+        conn.last_checked_at = timezone.now()
+        conn.save(update_fields=["status", "status_message", "last_checked_at"])
+
+
+def connection_test(*, connection: Connection) -> tuple[bool, str]:
+    """Try the credentials and endpoint; store and return a readable outcome."""
+    try:
+        client = client_for(connection)
+        detail = client.check()
+    except ConnectorError as error:
+        ok, message = False, str(error)
+        connection.status = Connection.Status.AUTH_FAILED if error.kind == AUTH else Connection.Status.FAILING
+    else:
+        ok, message = True, f"Connected{f' to {detail}' if isinstance(detail, str) and detail else ''}."
+        connection.status = Connection.Status.OK
+    connection.status_message = message[:500]
+    connection.last_checked_at = timezone.now()
+    connection.save(update_fields=["status", "status_message", "last_checked_at"])
+    return ok, message
