@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.utils.module_loading import import_string
 from django_q.tasks import async_task
 from django_tenants.utils import schema_context
@@ -39,16 +38,14 @@ def run_in_tenant(schema_name: str, func_path: str, *args: Any, **kwargs: Any) -
     """Task body wrapper: resolve the tenant in the public schema, then run inside its schema."""
     from portal.tenants.models import Tenant
 
-    connection.set_schema_to_public()
-    tenant = Tenant.objects.filter(schema_name=schema_name).first()
+    tenant = Tenant.objects.filter(schema_name=schema_name).first()  # public table, on every search path
     if tenant is None:
         raise TenantUnavailable(f"No tenant with schema {schema_name!r}")
     if not tenant.is_active:
         log.info("skipping %s for suspended tenant %s", func_path, schema_name)
         return {"skipped": "tenant suspended"}
     func = import_string(func_path)
-    try:
-        with schema_context(schema_name):
-            return func(*args, **kwargs)
-    finally:
-        connection.set_schema_to_public()
+    # schema_context puts back whatever the connection had before: public in a worker, the caller's
+    # tenant when a task runs inline.
+    with schema_context(schema_name):
+        return func(*args, **kwargs)
