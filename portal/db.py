@@ -83,7 +83,7 @@ def ensure_embedded_postgres(dbname: str = EMBEDDED_DB_NAME):
         logging.getLogger("pgserver").setLevel(logging.WARNING)
 
         _server = pgserver.get_server(embedded_pgdata(), cleanup_mode="stop")
-    exists = _server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{dbname}';")
+    exists = _server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{dbname}';")  # noqa: S608 - our constant
     if "(1 row)" not in exists:
         _server.psql(f'CREATE DATABASE "{dbname}";')
     return _server

@@ -55,6 +55,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [f"{PORTAL_SCHEME
 
 SHARED_APPS = [
     "django_tenants",
+    "portal",  # management commands (demo, sync_now)
     "portal.tenants",
     "portal.accounts",
     "django.contrib.contenttypes",

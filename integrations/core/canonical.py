@@ -17,7 +17,7 @@ from typing import Any
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        return format(value.normalize(), "f")  # 117.5000 and 117.5 are the same amount
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):

@@ -146,7 +146,8 @@ class ServerThread:
         )
         self.host = host
         self.port = self.server.server_port
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True, name=f"wsgi:{self.port}")
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                                        name=f"wsgi:{self.port}")
 
     @property
     def url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import zlib
 from collections.abc import Iterator
@@ -111,6 +112,16 @@ def persist_record(flow: Flow, run: SyncRun, *, entity: str, source_id: str, pay
     if not created and record.last_run_id != run.pk:
         record.last_run = run
         record.save(update_fields=["last_run", "updated_at"])
+    return record
+
+
+def record_unreadable(flow: Flow, run: SyncRun, *, entity: str, source_id: str, raw: object,
+                      error: ConnectorError) -> SyncRecord:
+    """A source record we could not even convert: keep the raw data and the reason, lose nothing."""
+    raw = json.loads(json.dumps(raw, default=str)) if isinstance(raw, dict | list) else str(raw)
+    payload = {"unreadable": True, "raw": raw}
+    record = persist_record(flow, run, entity=entity, source_id=source_id, payload=payload)
+    mark_failed(record, error)
     return record
 
 

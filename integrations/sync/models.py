@@ -149,6 +149,9 @@ class SyncRecord(models.Model):
         ]
         indexes = [models.Index(fields=["flow", "status"])]
 
+    def __str__(self) -> str:
+        return f"{self.entity} {self.source_id} ({self.status})"
+
 
 class Binding(models.Model):
     """Source record <-> target record, one row per pair of connections and entity."""

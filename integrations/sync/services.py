@@ -63,6 +63,7 @@ def execute_run(run_id: int) -> dict:
             raise
         else:
             recorder.finish()
+            _note_connections_working(flow)
     return {"status": run.status, "posted": run.records_posted, "failed": run.records_failed,
             "seen": run.records_seen}
 
@@ -106,6 +107,12 @@ def _note_connection_failure(flow: Flow, error: ConnectorError) -> None:
         conn.status_message = str(error)[:500]
         conn.last_checked_at = timezone.now()
         conn.save(update_fields=["status", "status_message", "last_checked_at"])
+
+
+def _note_connections_working(flow: Flow) -> None:
+    """A run that read and wrote proves both connections work."""
+    Connection.objects.filter(pk__in=[flow.source_id, flow.target_id]).exclude(status=Connection.Status.OK).update(
+        status=Connection.Status.OK, status_message="", last_checked_at=timezone.now())
 
 
 def connection_test(*, connection: Connection) -> tuple[bool, str]:

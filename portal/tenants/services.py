@@ -73,7 +73,7 @@ def tenant_create(
             schema_name=schema_name_for(subdomain), name=company_name.strip(), plan=plan,
             owner_email=owner_email,
         )
-        tenant.save()
+        tenant.save(verbosity=0)
         Domain.objects.create(domain=domain_for(subdomain), tenant=tenant, is_primary=True)
     with schema_context(tenant.schema_name):
         User.objects.create_user(email=owner_email, password=owner_password, role=Role.OWNER,

@@ -31,7 +31,7 @@ def test_task_for_a_tenant_runs_in_its_schema_and_never_touches_another(use_tena
     result = enqueue_for_tenant("alpha", "tests.portal.test_tenancy.record_schema_and_create", "from task",
                                 sync=True)
     assert SEEN == ["alpha"]
-    assert connection.schema_name == "public"  # reset after the task, not left on alpha
+    assert connection.schema_name == "beta"  # the caller's schema is put back, not left on alpha
     use_tenant("beta")
     assert not Connection.objects.filter(name="from task").exists()
     use_tenant("alpha")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 
 from integrations.core.errors import (
+    AUTH,
+    CONFIGURATION,
     TRANSIENT,
     ConnectorError,
     DuplicateError,
@@ -25,6 +27,7 @@ from integrations.sync.engine import (
     mark_failed,
     persist_record,
     record_lock,
+    record_unreadable,
 )
 from integrations.sync.models import Binding, Flow, SyncRecord
 from mapping.defaults import AX_DEFAULT_DIMENSIONS, KASHFLOW_TO_AX_GL
@@ -55,7 +58,22 @@ def run(flow: Flow, recorder: RunRecorder) -> None:
         if number in bound or (paid_only and summary.get("Status") != "Paid"):
             recorder.count("skipped")
             continue
-        invoice = invoice_to_canonical(source.get_invoice(number))
+        raw = None
+        try:
+            raw = source.get_invoice(number)
+            invoice = invoice_to_canonical(raw)
+        except ConnectorError as error:
+            if error.kind in {AUTH, CONFIGURATION}:
+                raise
+            recorder.count("failed")
+            if error.retryable:
+                transient_in_a_row += 1
+                if transient_in_a_row >= MAX_CONSECUTIVE_TRANSIENT:
+                    raise FlowAborted(f"Kashflow failed {transient_in_a_row} times in a row ({error}); "
+                                      "the next run continues.") from error
+            else:
+                record_unreadable(flow, recorder.run, entity=ENTITY, source_id=number, raw=raw, error=error)
+            continue
         if paid_only and invoice.status != "paid":
             recorder.count("skipped")
             continue

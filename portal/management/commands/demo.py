@@ -70,12 +70,14 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         finally:
             self.stdout.write("\nStopping the demo…")
+            # SIGINT, not SIGTERM: children then exit through their atexit hooks, which is how the
+            # embedded PostgreSQL learns that its last user has gone and stops.
             for child in reversed(children):
                 if child.poll() is None:
-                    child.terminate()
+                    child.send_signal(signal.SIGINT)
             for child in children:
                 try:
-                    child.wait(timeout=10)
+                    child.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     child.kill()
 
@@ -95,7 +97,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  Login       owner@demo.ledgerbridge.test  /  {state['password']}")
         self.stdout.write(f"  Staff admin http://localhost:{port}/admin/  (staff@ledgerbridge.test, same password)")
         self.stdout.write(f"  Sign up     http://localhost:{port}/signup/")
-        self.stdout.write("  Sync now    .venv/bin/python manage.py sync_now --tenant demo --flow kashflow_invoices_to_ax")
+        self.stdout.write("  Sync now    .venv/bin/python manage.py sync_now --tenant demo "
+                          "--flow kashflow_invoices_to_ax")
         self.stdout.write(f"{line}\n  Ctrl-C stops everything.\n")
 
 

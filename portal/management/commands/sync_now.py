@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 from django_tenants.utils import schema_context
 
 from integrations.sync.models import Flow, SyncRun
@@ -12,7 +11,6 @@ from portal.tenants.models import Domain, Tenant
 
 
 def resolve_tenant(name: str) -> Tenant:
-    connection.set_schema_to_public()
     tenant = (Tenant.objects.filter(schema_name=name.replace("-", "_")).exclude(schema_name="public").first()
               or getattr(Domain.objects.filter(domain__startswith=f"{name}.").select_related("tenant").first(),
                          "tenant", None))

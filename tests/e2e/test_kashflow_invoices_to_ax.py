@@ -1,0 +1,186 @@
+"""Kashflow sandbox -> engine -> AX sandbox, end to end."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from integrations.dynamics_ax.aif_client import AifClient
+from integrations.sync.models import Binding, Connection, SyncRecord, SyncRun
+from integrations.sync.services import connection_test, flow_run_request
+
+
+def paid_invoice_numbers(kashflow_store) -> set[str]:
+    numbers, page = set(), 1
+    while True:
+        result = kashflow_store.list_invoices(page=page, perpage=100)
+        numbers |= {str(i["Number"]) for i in result.items if i["Status"] == "Paid"}
+        if page * 100 >= result.total:
+            return numbers
+        page += 1
+
+
+def ax_invoices_by_kashflow_number(ax_store) -> Counter:
+    return Counter(str(row["CUSTOMERREF"]) for row in ax_store.free_text_invoices())
+
+
+def run_inline(flow) -> SyncRun:
+    run = flow_run_request(flow=flow, trigger=SyncRun.Trigger.MANUAL, inline=True)
+    run.refresh_from_db()
+    return run
+
+
+def test_sync_now_posts_every_paid_invoice_once_and_a_second_run_posts_nothing(
+    invoice_flow, kashflow_sandbox, ax_sandbox, capsys
+):
+    paid = paid_invoice_numbers(kashflow_sandbox.store)
+    assert 5 < len(paid) < 30  # the seed has paid and unpaid invoices
+
+    call_command("sync_now", tenant="alpha", flow="kashflow_invoices_to_ax")
+    first = SyncRun.objects.get()
+    assert first.status == SyncRun.Status.SUCCEEDED, first.message
+    assert first.records_posted == len(paid)
+    posted = ax_invoices_by_kashflow_number(ax_sandbox.store)
+    assert set(posted) == paid and set(posted.values()) == {1}
+    assert Binding.objects.count() == len(paid)
+    assert "posted" in capsys.readouterr().out
+
+    call_command("sync_now", tenant="alpha", flow="kashflow_invoices_to_ax")
+    second = SyncRun.objects.order_by("-pk").first()
+    assert second.status == SyncRun.Status.SUCCEEDED and second.records_posted == 0
+    assert ax_invoices_by_kashflow_number(ax_sandbox.store) == posted
+
+
+def test_posted_invoice_lines_carry_mapped_main_accounts_and_dimensions(invoice_flow):
+    run_inline(invoice_flow)
+    record = SyncRecord.objects.filter(status="posted").first()
+    header = record.target_payload["CustInvoiceTable"][0]
+    lines = header["CustInvoiceLine"]
+    assert header["OrderAccount"] == record.payload["customer_code"]
+    assert len(lines) == len(record.payload["lines"])
+    for line, source_line in zip(lines, record.payload["lines"], strict=True):
+        main_account = {"4000": "401100", "4001": "401200", "4002": "401100", "4905": "403150"}[
+            source_line["account_code"]]
+        assert line["LedgerDimension"]["DisplayValue"] == f"{main_account}-001-022"
+
+
+class WorkerDied(BaseException):
+    """Stands in for a worker killed mid-run (not an Exception: nothing in the engine may catch it)."""
+
+
+def test_run_killed_after_ax_committed_but_before_binding_resumes_without_duplicates(
+    invoice_flow, kashflow_sandbox, ax_sandbox, monkeypatch
+):
+    paid = paid_invoice_numbers(kashflow_sandbox.store)
+    original = AifClient.create_free_text_invoice
+    calls = {"n": 0}
+
+    def dies_after_fourth_commit(self, document, *, message_id):
+        keys = original(self, document, message_id=message_id)
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise WorkerDied  # AX has the invoice; our binding commit never happens
+        return keys
+
+    monkeypatch.setattr(AifClient, "create_free_text_invoice", dies_after_fourth_commit)
+    with pytest.raises(WorkerDied):
+        run_inline(invoice_flow)
+    interrupted = SyncRun.objects.get()
+    assert interrupted.status == SyncRun.Status.RUNNING  # as a killed worker would leave it
+    assert Binding.objects.count() == 3
+
+    monkeypatch.setattr(AifClient, "create_free_text_invoice", original)
+    resumed = run_inline(invoice_flow)
+    assert resumed.status == SyncRun.Status.SUCCEEDED, resumed.message
+    interrupted.refresh_from_db()
+    assert interrupted.status == SyncRun.Status.FAILED and "Interrupted" in interrupted.message
+
+    posted = ax_invoices_by_kashflow_number(ax_sandbox.store)
+    assert set(posted) == paid and set(posted.values()) == {1}
+    assert Binding.objects.count() == len(paid)
+    assert Binding.objects.filter(external_id__startswith="MessageId:").count() == 1  # the lost answer
+
+
+def test_ax_timeouts_after_commit_are_resolved_by_messageid_on_the_next_run(invoice_flow, kashflow_sandbox,
+                                                                              ax_sandbox):
+    paid = paid_invoice_numbers(kashflow_sandbox.store)
+    ax_sandbox.app.faults.set({"timeout_after_commit": {"every": 3}})
+    first = run_inline(invoice_flow)
+    assert first.records_failed > 0
+    assert SyncRecord.objects.filter(status="pending", error_kind="transient").exists()
+    ax_sandbox.app.faults.set({})
+    second = run_inline(invoice_flow)
+    assert second.status == SyncRun.Status.SUCCEEDED, second.message
+    posted = ax_invoices_by_kashflow_number(ax_sandbox.store)
+    assert set(posted) == paid and set(posted.values()) == {1}
+
+
+def test_wrong_kashflow_password_is_a_readable_connection_error(invoice_flow):
+    source = invoice_flow.source
+    source.password = "not-the-password"
+    source.save()
+    with pytest.raises(CommandError):
+        call_command("sync_now", tenant="alpha", flow="kashflow_invoices_to_ax")
+    run = SyncRun.objects.get()
+    assert run.status == SyncRun.Status.FAILED
+    assert "Kashflow" in run.message and "Traceback" not in run.message
+    assert "not-the-password" not in run.message
+    source.refresh_from_db()
+    assert source.status == Connection.Status.AUTH_FAILED
+
+    ok, message = connection_test(connection=source)
+    assert not ok and "Kashflow" in message and "not-the-password" not in message
+
+
+def test_connection_tests_succeed_against_the_sandboxes(invoice_flow):
+    assert connection_test(connection=invoice_flow.source)[0]
+    ok, message = connection_test(connection=invoice_flow.target)
+    assert ok, message
+
+
+def test_unmapped_nominal_code_fails_the_record_with_a_clear_reason(invoice_flow, monkeypatch):
+    from integrations.sync.flows import kashflow_invoices_to_ax
+
+    monkeypatch.setattr(kashflow_invoices_to_ax, "KASHFLOW_TO_AX_GL",
+                        {"4001": "401200", "4002": "401100", "4905": "403150"})  # 4000 unmapped
+    run = run_inline(invoice_flow)
+    failed = SyncRecord.objects.filter(status="failed")
+    assert failed.count() == run.records_failed > 0, (run.records_posted, run.records_seen, run.message)
+    assert run.status == SyncRun.Status.PARTIAL
+    assert all("Kashflow nominal code 4000" in r.last_error for r in failed)
+    assert all(any(line["account_code"] == "4000" for line in r.payload["lines"]) for r in failed)
+
+
+def test_dashboard_shows_the_connections_and_the_last_run(invoice_flow, tenant_client, make_user):
+    from tests.portal.test_auth_and_roles import login
+
+    run_inline(invoice_flow)
+    login(tenant_client, make_user("viewer"))
+    page = tenant_client.get("/").content.decode()
+    assert "Kashflow (sandbox)" in page and "Dynamics AX (sandbox)" in page
+    assert "Succeeded" in page and "posted" in page
+
+
+def test_an_unreadable_kashflow_invoice_is_kept_with_its_reason_and_the_run_goes_on(invoice_flow, monkeypatch):
+    from integrations.kashflow.client import KashflowClient
+
+    original = KashflowClient.get_invoice
+    broken = {}
+
+    def get_invoice(self, number):
+        raw = original(self, number)
+        if not broken:
+            broken["number"] = str(number)
+            raw = {k: v for k, v in raw.items() if k != "CustomerCode"}
+        return raw
+
+    monkeypatch.setattr(KashflowClient, "get_invoice", get_invoice)
+    run = run_inline(invoice_flow)
+    assert run.status == SyncRun.Status.PARTIAL and run.records_failed == 1
+    assert run.records_posted > 0
+    record = SyncRecord.objects.get(status="failed")
+    assert record.source_id == broken["number"] and "CustomerCode" in record.last_error
+    assert record.payload["unreadable"] and record.payload["raw"]["Number"]
