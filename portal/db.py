@@ -82,8 +82,30 @@ def ensure_embedded_postgres(dbname: str = EMBEDDED_DB_NAME):
 
         logging.getLogger("pgserver").setLevel(logging.WARNING)
 
+        _prune_dead_handles(embedded_pgdata())
         _server = pgserver.get_server(embedded_pgdata(), cleanup_mode="stop")
     exists = _server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{dbname}';")  # noqa: S608 - our constant
     if "(1 row)" not in exists:
         _server.psql(f'CREATE DATABASE "{dbname}";')
     return _server
+
+
+def _prune_dead_handles(pgdata: Path) -> None:
+    """Forget processes that died without their atexit hook (kill -9, SIGTERM).
+
+    pgserver stops the server when the last process that asked for it exits, counting processes in
+    ``.handle_pids.json``; a process killed hard stays in that list for ever and the server would
+    never stop. Dropping pids that are no longer alive keeps the count true.
+    """
+    import json
+
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -15,11 +16,15 @@ class LoginForm(AuthenticationForm):
 
 class SignupForm(forms.Form):
     company_name = forms.CharField(max_length=120)
-    subdomain = forms.CharField(
-        max_length=30, help_text="Your portal will live at <subdomain>.ledgerbridge — letters, digits, hyphens."
-    )
+    subdomain = forms.CharField(max_length=30)
     owner_email = forms.EmailField(label="Your e-mail")
     password = forms.CharField(widget=forms.PasswordInput, min_length=10)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subdomain"].help_text = (
+            f"Your portal's address: <subdomain>.{settings.BASE_DOMAIN} — lower-case letters, digits and hyphens."
+        )
 
     def clean_company_name(self) -> str:
         name = self.cleaned_data["company_name"].strip()

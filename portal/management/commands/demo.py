@@ -120,7 +120,13 @@ def _ensure_staff(password: str) -> None:
 
 
 def _spawn(cmd: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(cmd, cwd=BASE)
+    # A demo started in the background inherits an ignored SIGINT; give children the default back so
+    # they can be stopped gracefully (and run their atexit hooks).
+    return subprocess.Popen(cmd, cwd=BASE, preexec_fn=_default_sigint)  # noqa: PLW1509
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _port_busy(port: int) -> bool:
