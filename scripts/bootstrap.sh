@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_debs=()
-for pkg in unixodbc libsqliteodbc; do
+# chromium drives the browser tests (playwright uses the system browser; it cannot download its own here)
+for pkg in unixodbc libsqliteodbc chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_debs+=("$pkg")
 done
 if [ ${#need_debs[@]} -gt 0 ]; then

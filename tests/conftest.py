@@ -49,12 +49,14 @@ TEST_PASSWORD = "correct-horse-battery"
 def django_db_setup(django_db_setup, django_db_blocker):
     from django.db import connection
 
+    from portal.tenants.models import Tenant
     from portal.tenants.services import tenant_create
 
     with django_db_blocker.unblock():
         for sub, name in TEST_TENANTS.items():
-            tenant_create(company_name=name, subdomain=sub, owner_email=f"owner@{sub}.test",
-                          owner_password=TEST_PASSWORD)
+            if not Tenant.objects.filter(schema_name=sub).exists():  # a kept test database (--reuse-db)
+                tenant_create(company_name=name, subdomain=sub, owner_email=f"owner@{sub}.test",
+                              owner_password=TEST_PASSWORD)
         connection.set_schema_to_public()
     yield
 
