@@ -37,22 +37,31 @@ def idempotency_key(flow: Flow, entity: str, source_id: str, source_version: str
 
 
 @contextmanager
-def record_lock(key: str) -> Iterator[None]:
-    """A PostgreSQL advisory lock per record, so two workers never import the same record at once.
+def advisory_lock(key: str) -> Iterator[bool]:
+    """Try a PostgreSQL advisory lock on ``key`` (scoped to the tenant); yields whether it was taken.
 
-    Session-level (not transaction-level) so the lock spans the external call without holding a
-    transaction open across the network.
+    Session-level (not transaction-level) so the lock spans external calls without holding a
+    transaction open across the network, and is shared by every worker on every machine.
     """
     lock_id = zlib.crc32(f"{connection.schema_name}:{key}".encode()) - 2**31
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
-        if not cursor.fetchone()[0]:
-            raise RecordBusy(key)
+        acquired = cursor.fetchone()[0]
     try:
-        yield
+        yield acquired
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
+@contextmanager
+def record_lock(key: str) -> Iterator[None]:
+    """One worker at a time per record: raises RecordBusy when another holds it."""
+    with advisory_lock(f"record:{key}") as acquired:
+        if not acquired:
+            raise RecordBusy(key)
+        yield
 
 
 @dataclass

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import zlib
 
 from django.db import connection as db_connection
 from django.utils import timezone
 
 from integrations.core.errors import AUTH, CONFIGURATION, ConnectorError
 from integrations.sync.connectors import client_for
-from integrations.sync.engine import FlowAborted, RunRecorder
+from integrations.sync.engine import FlowAborted, RunRecorder, advisory_lock
 from integrations.sync.flows import FLOWS
 from integrations.sync.models import Connection, Flow, SyncRun
 from portal.tasks import enqueue_for_tenant
@@ -44,7 +43,8 @@ def execute_run(run_id: int) -> dict:
     if not flow.enabled:
         recorder.finish(error="The flow is switched off.")
         return {"status": run.status}
-    with _flow_lock(flow) as acquired:
+    # One run per flow at a time, across all workers.
+    with advisory_lock(f"flow:{flow.key}") as acquired:
         if not acquired:
             recorder.finish(error="Another run of this flow is in progress; this one was not started.")
             return {"status": run.status}
@@ -68,25 +68,6 @@ def execute_run(run_id: int) -> dict:
             "seen": run.records_seen}
 
 
-class _flow_lock:
-    """One run per flow at a time, across all workers (advisory lock, released when done)."""
-
-    def __init__(self, flow: Flow) -> None:
-        self.lock_id = zlib.crc32(f"{db_connection.schema_name}:flow:{flow.key}".encode()) - 2**31
-        self.acquired = False
-
-    def __enter__(self) -> bool:
-        with db_connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.lock_id])
-            self.acquired = cursor.fetchone()[0]
-        return self.acquired
-
-    def __exit__(self, *exc) -> None:
-        if self.acquired:
-            with db_connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.lock_id])
-
-
 def _close_interrupted_runs(flow: Flow, *, current: SyncRun) -> None:
     """Holding the flow lock proves no other run of this flow is alive: any 'running' one was cut off."""
     SyncRun.objects.filter(flow=flow, status=SyncRun.Status.RUNNING).exclude(pk=current.pk).update(
@@ -95,13 +76,15 @@ def _close_interrupted_runs(flow: Flow, *, current: SyncRun) -> None:
     )
 
 
+# ConnectorError.system (the name clients put in their messages) -> the connection's system.
+_SYSTEM_OF_ERROR = {"Kashflow": "kashflow", "Dynamics AX": "dynamics_ax", "Sage 100": "sage100"}
+
+
 def _note_connection_failure(flow: Flow, error: ConnectorError) -> None:
     if error.kind not in {AUTH, CONFIGURATION}:
         return
     for conn in (flow.source, flow.target):
-        if error.system and error.system.lower().replace(" ", "") not in conn.get_system_display().lower().replace(
-            " ", ""
-        ):
+        if error.system and _SYSTEM_OF_ERROR.get(error.system) != conn.system:
             continue
         conn.status = Connection.Status.AUTH_FAILED if error.kind == AUTH else Connection.Status.FAILING
         conn.status_message = str(error)[:500]

@@ -1,4 +1,3 @@
-from django.db import connection
 from django.template.response import TemplateResponse
 
 
@@ -10,8 +9,6 @@ class SuspendedTenantMiddleware:
 
     def __call__(self, request):
         tenant = getattr(request, "tenant", None)
-        if tenant is not None and tenant.schema_name != connection.schema_name:
-            pass  # defensive: the tenant middleware always sets both
         if tenant is not None and tenant.schema_name != "public" and not tenant.is_active:
             response = TemplateResponse(request, "tenants/suspended.html", {"tenant": tenant}, status=403)
             return response.render()
