@@ -49,7 +49,7 @@ def main() -> int:
     from integrations.kashflow.sandbox.app import create_app as kf_app
     from integrations.kashflow.sandbox.seed import seed as seed_kf
     from integrations.kashflow.sandbox.store import Store
-    from integrations.sandboxes import AX_COMPANY, AX_PORT_NAME, ax_customers_from_kashflow
+    from integrations.sandboxes_legacy import AX_COMPANY, AX_PORT_NAME, ax_customers_from_kashflow
     from integrations.sync.models import Connection, Flow, SyncRun
     from integrations.sync.services import flow_run_request
     from portal.tenants.models import Tenant

@@ -142,6 +142,12 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = var_dir() / "static"
 
+# The sandbox systems (docs/sandbox.md): where their control API listens and where their state lives.
+SANDBOX_CONTROL_URL = os.environ.get("LEDGERBRIDGE_SANDBOX_CONTROL_URL", "http://127.0.0.1:8700")
+SANDBOX_ROOT = Path(os.environ.get("LEDGERBRIDGE_SANDBOX_ROOT", var_dir() / "sandbox"))
+SANDBOX_TOKEN = os.environ.get("LEDGERBRIDGE_SANDBOX_TOKEN", "")  # read from SANDBOX_ROOT/control-token if empty
+SANDBOX_DEFAULT_SIZE = os.environ.get("LEDGERBRIDGE_SANDBOX_SIZE", "small")
+
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Ledgerbridge <noreply@ledgerbridge.localhost>")
 

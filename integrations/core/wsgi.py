@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,9 +18,13 @@ from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 MAX_BODY = 20 * 1024 * 1024
+
+
+class DropConnection(Exception):  # noqa: N818 - it is an instruction, not an error
+    """Raised by an app to close the client's connection without any answer (a dropped connection fault)."""
 
 
 @dataclass
@@ -66,6 +73,15 @@ class Request:
         scheme = self.environ.get("wsgi.url_scheme", "http")
         host = self.headers.get("host") or f"{self.environ['SERVER_NAME']}:{self.environ['SERVER_PORT']}"
         return f"{scheme}://{host}"
+
+    @property
+    def root_url(self) -> str:
+        """Absolute URL of the app's root, including the prefix it is mounted under (SCRIPT_NAME).
+
+        Build every absolute link (paging links, WSDL addresses) from this, so an instance mounted at
+        ``/acme-1234`` hands out links that come back to the same instance.
+        """
+        return self.base_url + self.environ.get("SCRIPT_NAME", "").rstrip("/")
 
 
 @dataclass
@@ -126,14 +142,74 @@ class Router:
         return None, path_seen
 
 
+class Mount:
+    """Dispatch ``/<name>/...`` to one of several apps, the way IIS or a reverse proxy mounts applications.
+
+    The chosen app sees the name in ``SCRIPT_NAME`` and the rest in ``PATH_INFO``. ``lookup(name)`` returns
+    the app or None (404). Used to host one sandbox instance per tenant behind one port.
+    """
+
+    def __init__(self, lookup: Callable[[str], Callable | None], fallback: Callable | None = None) -> None:
+        self.lookup = lookup
+        self.fallback = fallback
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/") or "/"
+        name, _, rest = path.lstrip("/").partition("/")
+        app = self.lookup(name) if name else None
+        if app is None:
+            if self.fallback is not None:
+                return self.fallback(environ, start_response)
+            return Response.json({"Message": f"No sandbox instance '{name}' here."}, 404)(start_response)
+        environ = dict(environ)
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + "/" + name
+        environ["PATH_INFO"] = "/" + rest
+        return app(environ, start_response)
+
+
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
+
+
+class _ServerHandler(ServerHandler):
+    def handle_error(self) -> None:
+        if isinstance(sys.exc_info()[1], DropConnection):
+            self.request_handler.drop()
+            return
+        super().handle_error()
 
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
+
+    def drop(self) -> None:
+        """Close the socket without writing anything: the client sees a reset / remote disconnect."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def handle(self) -> None:  # same as WSGIRequestHandler.handle, with a handler that understands drops
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        handler = _ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(),
+                                 multithread=False)
+        handler.request_handler = self
+        handler.run(self.server.get_app())
+
+
+class _LoudHandler(_QuietHandler):
+    log_message = WSGIRequestHandler.log_message
 
 
 class ServerThread:
@@ -142,7 +218,7 @@ class ServerThread:
     def __init__(self, app: Callable, host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> None:
         self.server = make_server(
             host, port, app, server_class=_ThreadingWSGIServer,
-            handler_class=_QuietHandler if quiet else WSGIRequestHandler,
+            handler_class=_QuietHandler if quiet else _LoudHandler,
         )
         self.host = host
         self.port = self.server.server_port

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from integrations.core.wsgi import ServerThread
-from integrations.sandboxes import AX_COMPANY, AX_PORT_NAME, ax_customers_from_kashflow
+from integrations.sandboxes_legacy import AX_COMPANY, AX_PORT_NAME, ax_customers_from_kashflow
 
 KF_USER, KF_PASSWORD, KF_WORD = "studio@sandbox.kashflow.test", "kf-sandbox-pass-1", "pineapple"
 AX_USER, AX_PASSWORD = "CONTOSO\\svc-ledgerbridge", "ax-sandbox-pass-1"
