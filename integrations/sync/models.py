@@ -25,6 +25,7 @@ class Connection(models.Model):
         OK = "ok", "Working"
         FAILING = "failing", "Failing"
         AUTH_FAILED = "auth_failed", "Credentials refused"
+        PAUSED = "paused", "Paused (keeps failing)"
 
     name = models.CharField(max_length=80)
     system = models.CharField(max_length=20, choices=System.choices)
@@ -37,6 +38,14 @@ class Connection(models.Model):
     memorable_word = EncryptedTextField(blank=True, help_text="Kashflow only.")
     settings = models.JSONField(default=dict, blank=True, help_text="System-specific options (AX company, auth).")
     is_sandbox = models.BooleanField(default=False)
+    rate_per_second = models.FloatField(
+        null=True, blank=True, help_text="Most requests per second to this system, shared by every worker (empty: "
+                                         "no limit).")
+    burst = models.PositiveIntegerField(default=1, help_text="Requests allowed back to back before the rate applies.")
+    max_concurrency = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most requests in flight at once, across every worker (empty: no limit).")
+    daily_budget = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most requests per day (UTC), e.g. an API plan's quota (empty: no limit).")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNTESTED)
     status_message = models.CharField(max_length=500, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
@@ -52,6 +61,36 @@ class Connection(models.Model):
     def secret_summary(self) -> dict[str, bool]:
         """What the UI and API may know about secrets: only whether they are set."""
         return {"password": bool(self.password), "memorable_word": bool(self.memorable_word)}
+
+
+class ConnectionThrottle(models.Model):
+    """Shared, database-held state of a connection's rate limiter, daily budget and circuit breaker.
+
+    One row per connection, updated with single atomic statements, so every worker on every machine sees
+    the same bucket (see integrations/sync/limits.py).
+    """
+
+    class Breaker(models.TextChoices):
+        CLOSED = "closed", "Closed"
+        OPEN = "open", "Open (paused)"
+        HALF_OPEN = "half_open", "Half-open (trying)"
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, primary_key=True, related_name="throttle")
+    tokens = models.FloatField(default=0)
+    refilled_at = models.DateTimeField(default=timezone.now)
+    blocked_until = models.DateTimeField(null=True, blank=True, help_text="Set from the system's Retry-After.")
+    budget_day = models.DateField(null=True, blank=True)
+    budget_used = models.PositiveIntegerField(default=0)
+    requests_total = models.PositiveBigIntegerField(default=0)
+    breaker = models.CharField(max_length=10, choices=Breaker.choices, default=Breaker.CLOSED)
+    failures_in_a_row = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    open_until = models.DateTimeField(null=True, blank=True)
+    open_count = models.PositiveIntegerField(default=0, help_text="Times opened since last closed (backoff).")
+    reason = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"limits of connection {self.connection_id} ({self.breaker})"
 
 
 class Flow(models.Model):
