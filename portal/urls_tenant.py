@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal.web import views
+from portal.web import sandbox_views, views, webhook_views
 from portal.web.forms import LoginForm
 
 urlpatterns = [
@@ -16,4 +16,9 @@ urlpatterns = [
     path("runs/", views.run_list, name="runs"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("users/", views.user_list, name="users"),
+    path("webhooks/<slug:token>/", webhook_views.receive, name="webhook_receive"),
+    path("sandbox/", sandbox_views.sandbox_home, name="sandbox"),
+    path("sandbox/start/", sandbox_views.sandbox_start, name="sandbox_start"),
+    path("sandbox/<slug:instance_id>/reseed/", sandbox_views.sandbox_reseed, name="sandbox_reseed"),
+    path("sandbox/<slug:instance_id>/faults/", sandbox_views.sandbox_faults, name="sandbox_faults"),
 ]

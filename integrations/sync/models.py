@@ -214,3 +214,58 @@ class Binding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} {self.source_id} -> {self.external_id}"
+
+
+def _webhook_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(18)
+
+
+def _webhook_secret() -> str:
+    import secrets
+
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """Where a system (a storefront, a partner) posts signed events for one connection."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    token = models.CharField(max_length=40, unique=True, default=_webhook_token,
+                             help_text="The unguessable part of the URL; the signature is what authenticates.")
+    secret = EncryptedTextField(default=_webhook_secret)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"webhook for {self.connection}"
+
+
+class InboundWebhook(models.Model):
+    """A delivery, stored before it is acknowledged, then processed by the worker."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.CharField(max_length=120, blank=True)
+    event = models.CharField(max_length=80, blank=True)
+    body = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "delivery_id"], condition=~models.Q(delivery_id=""),
+                                               name="webhook_delivery_unique")]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event or 'event'} {self.delivery_id or self.pk} ({self.status})"

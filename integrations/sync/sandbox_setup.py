@@ -1,0 +1,73 @@
+"""Wire a tenant to a sandbox instance: its connections, already tested, and the pair's flows switched on.
+
+Used by the portal's "Start a sandbox integration" (through the control API) and by the demo (directly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from integrations.sync.flows import FLOWS
+from integrations.sync.models import Connection, Flow, System
+
+LABELS = {System.KASHFLOW: "Kashflow", System.DYNAMICS_AX: "Dynamics AX", System.SAGE100: "Sage 100"}
+DEFAULT_FLOW_OPTIONS: dict[str, dict[str, Any]] = {"kashflow_invoices_to_ax": {"paid_only": True}}
+
+
+@dataclass
+class SandboxIntegration:
+    instance_id: str
+    connections: dict[str, Connection]
+    flows: list[Flow]
+
+
+@transaction.atomic
+def connect_sandbox(*, instance_id: str, fields: dict[str, dict[str, Any]]) -> SandboxIntegration:
+    """Create or update the tenant's sandbox connections from ``fields`` (system -> connection fields).
+
+    Idempotent per instance: running it again (the demo does on every start) updates URLs and secrets in place.
+    A tenant has at most one sandbox connection per system; a new instance replaces the previous one's details.
+    """
+    connections = {}
+    for system, data in fields.items():
+        conn = (Connection.objects.filter(system=system, is_sandbox=True).order_by("pk").first()
+                or Connection(system=system, is_sandbox=True))
+        conn.name = _free_name(f"{LABELS.get(system, system)} (sandbox)", conn)
+        conn.base_url = data["base_url"]
+        conn.username = data.get("username", "")
+        conn.password = data.get("password", "")
+        conn.memorable_word = data.get("memorable_word", "")
+        conn.settings = {**data.get("settings", {}), "sandbox_instance": instance_id}
+        conn.status, conn.status_message = Connection.Status.UNTESTED, ""
+        conn.save()
+        connections[system] = conn
+    flows = []
+    for key, definition in FLOWS.items():
+        source = connections.get(definition.source_system)
+        target = connections.get(definition.target_system)
+        if source is None or target is None:
+            continue
+        flow, _ = Flow.objects.get_or_create(
+            key=key, defaults={"name": definition.name, "source": source, "target": target,
+                               "options": DEFAULT_FLOW_OPTIONS.get(key, {})})
+        if (flow.source_id, flow.target_id) != (source.pk, target.pk) and (
+                flow.source.is_sandbox and flow.target.is_sandbox):
+            flow.source, flow.target = source, target
+            flow.save(update_fields=["source", "target"])
+        flows.append(flow)
+    return SandboxIntegration(instance_id, connections, flows)
+
+
+def sandbox_instance_ids() -> list[str]:
+    ids = {c.settings.get("sandbox_instance") for c in Connection.objects.filter(is_sandbox=True)}
+    return sorted(i for i in ids if i)
+
+
+def _free_name(wanted: str, conn: Connection) -> str:
+    name, n = wanted, 2
+    while Connection.objects.filter(name=name).exclude(pk=conn.pk).exists():
+        name, n = f"{wanted} {n}", n + 1
+    return name
