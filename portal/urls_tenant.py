@@ -16,6 +16,7 @@ urlpatterns = [
     path("runs/", views.run_list, name="runs"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("users/", views.user_list, name="users"),
+    path("audit/", views.audit_list, name="audit"),
     path("webhooks/<slug:token>/", webhook_views.receive, name="webhook_receive"),
     path("sandbox/", sandbox_views.sandbox_home, name="sandbox"),
     path("sandbox/start/", sandbox_views.sandbox_start, name="sandbox_start"),

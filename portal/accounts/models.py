@@ -59,3 +59,26 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_role(self, minimum: str) -> bool:
         return self.is_active and ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
+
+
+class AuditEntry(models.Model):
+    """Who changed what, per tenant: connections, flows, mappings, approvals, replays, sandbox actions.
+
+    Append-only by convention (no update path in the code); ``changes`` never holds secret values, only the
+    names of secret fields that changed.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200, help_text="E-mail or 'system' / 'api:<key>' at the time.")
+    action = models.CharField(max_length=60)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=120, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"

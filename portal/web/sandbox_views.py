@@ -14,6 +14,7 @@ from integrations.sandboxes import ControlClient, SandboxUnavailable
 from integrations.sync.models import Connection
 from integrations.sync.sandbox_setup import connect_sandbox, sandbox_instance_ids
 from integrations.sync.services import connection_test
+from portal.accounts.audit import audit
 from portal.accounts.models import Role
 from portal.accounts.roles import role_required
 
@@ -76,6 +77,8 @@ def sandbox_start(request):
         messages.error(request, f"The sandbox systems are not available right now ({exc}).")
         return redirect("sandbox")
     integration = connect_sandbox(instance_id=created["instance"]["id"], fields=created["connections"])
+    audit(request.user, "sandbox.started", None, {"instance": created["instance"]["id"], "erp": erp, "size": size},
+          label=f"sandbox {created['instance']['id']}")
     failures = []
     for conn in integration.connections.values():
         ok, message = connection_test(connection=conn)
@@ -100,6 +103,7 @@ def sandbox_reseed(request, instance_id: str):
     except SandboxUnavailable as exc:
         messages.error(request, f"Could not reset the sandbox ({exc}).")
         return redirect("sandbox")
+    audit(request.user, "sandbox.reseeded", None, {"instance": instance_id}, label=f"sandbox {instance_id}")
     messages.success(request, "Sandbox data reset to a fresh seed.")
     return redirect("sandbox")
 
@@ -122,5 +126,7 @@ def sandbox_faults(request, instance_id: str):
     except SandboxUnavailable as exc:
         messages.error(request, f"Could not switch faults ({exc}).")
         return redirect("sandbox")
+    audit(request.user, "sandbox.faults_switched", None, {"instance": instance_id, "preset": request.POST["preset"]},
+          label=f"sandbox {instance_id}")
     messages.success(request, f"Sandbox now: {label}.")
     return redirect("sandbox")

@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 from integrations.sync.flows import FLOWS
 from integrations.sync.models import Connection, Flow, SyncRecord, SyncRun
 from integrations.sync.services import connection_test, flow_run_request
-from portal.accounts.models import Role, User
+from portal.accounts.audit import audit, diff
+from portal.accounts.models import AuditEntry, Role, User
 from portal.accounts.roles import role_required
 from portal.web.forms import ConnectionForm, UserCreateForm
 
@@ -41,15 +42,21 @@ def connection_edit(request, pk: int):
     form = ConnectionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        before = {"name": conn.name, "base_url": conn.base_url, "username": conn.username, "settings": conn.settings}
         conn.name, conn.base_url, conn.username = data["name"], data["base_url"], data["username"]
+        changes = {}
         if data["password"]:
             conn.password = data["password"]
+            changes["password"] = True
         if data["memorable_word"]:
             conn.memorable_word = data["memorable_word"]
+            changes["memorable_word"] = True
         if conn.system == "dynamics_ax":
             conn.settings = {**conn.settings, "company": data["company"].upper(), "auth": data["auth"] or "ntlm"}
         conn.status = Connection.Status.UNTESTED
         conn.save()
+        after = {"name": conn.name, "base_url": conn.base_url, "username": conn.username, "settings": conn.settings}
+        audit(request.user, "connection.updated", conn, diff(before, after) | changes)
         messages.success(request, f"Saved {conn.name}. Use “Test connection” to check it.")
         return redirect("connections")
     return render(request, "web/connection_edit.html", {"form": form, "conn": conn})
@@ -69,6 +76,7 @@ def connection_test_view(request, pk: int):
 def flow_run(request, pk: int):
     flow = get_object_or_404(Flow, pk=pk)
     run = flow_run_request(flow=flow, trigger=SyncRun.Trigger.MANUAL)
+    audit(request.user, "flow.run_requested", flow, {"run": run.pk})
     messages.success(request, f"Run #{run.pk} of “{flow.name}” queued.")
     return redirect("dashboard")
 
@@ -91,8 +99,20 @@ def user_list(request):
     form = UserCreateForm(request.POST or None, acting_user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        User.objects.create_user(email=data["email"], password=data["password"], role=data["role"],
-                                 full_name=data["full_name"])
+        added = User.objects.create_user(email=data["email"], password=data["password"], role=data["role"],
+                                         full_name=data["full_name"])
+        audit(request.user, "user.added", added, {"role": data["role"]})
         messages.success(request, f"Added {data['email']} as {Role(data['role']).label}.")
         return redirect("users")
     return render(request, "web/users.html", {"users": User.objects.all(), "form": form})
+
+
+@role_required(Role.ADMIN)
+def audit_list(request):
+    entries = AuditEntry.objects.all()
+    if request.GET.get("q"):
+        q = request.GET["q"]
+        entries = entries.filter(action__icontains=q) | entries.filter(actor_label__icontains=q) | entries.filter(
+            target_label__icontains=q)
+    page = Paginator(entries.order_by("-at"), 50).get_page(request.GET.get("page"))
+    return render(request, "web/audit.html", {"page": page, "q": request.GET.get("q", "")})
