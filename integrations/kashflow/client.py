@@ -138,6 +138,52 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+# --------------------------------------------------------------------------- resources
+
+
+class Resource:
+    """CRUD on one Kashflow resource, in its own URL shapes.
+
+    ``key`` is a record's Code or Number (a ``(nominal_code, code)`` pair for products). ``list`` follows
+    ``NextPageUrl`` for paged lists and returns bare-array lists as they are. Updates are full replacements
+    in Kashflow (an omitted field is reset): read the record, change it, send it back.
+    """
+
+    def __init__(self, client: KashflowClient, path: str, *, list_path: str | None = None, paged: bool = True,
+                 perpage: int = 100) -> None:
+        self.client = client
+        self.path = path
+        self.list_path = list_path or path
+        self.paged = paged
+        self.perpage = perpage
+
+    def _item(self, key: Any) -> str:
+        parts = key if isinstance(key, tuple) else (key,)
+        return "/".join([self.path, *(quote(str(part), safe="") for part in parts)])
+
+    def list(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every record; filters use Kashflow's query names (snake_case is accepted: customer_code)."""
+        params = {key.replace("_", "").lower(): value for key, value in filters.items()}
+        if not self.paged:
+            return iter(self.client.get(self.list_path, params or None) or [])
+        perpage = int(params.pop("perpage", self.perpage))
+        return self.client.iter_pages(self.list_path, params, perpage=perpage)
+
+    def get(self, key: Any) -> dict[str, Any]:
+        return self.client.get(self._item(key))
+
+    def create(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST. A timeout here is ambiguous: look the record up by its Code/Number before retrying."""
+        return self.client.post(self.path, dict(payload))
+
+    def update(self, key: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT (full replacement). A different Code/Number in ``payload`` renames the record."""
+        return self.client.put(self._item(key), dict(payload))
+
+    def delete(self, key: Any) -> None:
+        self.client.delete(self._item(key))
+
+
 # --------------------------------------------------------------------------- client
 
 
@@ -192,6 +238,15 @@ class KashflowClient:
         self.http = session or requests.Session()
         self._token: str | None = None
         self.company_name: str | None = None
+        self.customers = Resource(self, "customers")
+        self.suppliers = Resource(self, "suppliers")
+        self.invoices = Resource(self, "invoices")
+        self.purchases = Resource(self, "purchases")
+        self.products = Resource(self, "products", list_path="products/list", perpage=100)
+        self.nominals = Resource(self, "nominals", paged=False)
+        self.bank_accounts = Resource(self, "bankaccounts", paged=False)
+        self.journals = Resource(self, "journals")
+        self.currencies = Resource(self, "currencies", list_path="currencies/list", paged=False)
 
     def __repr__(self) -> str:  # never show secrets, even in debuggers and error reports
         return f"KashflowClient({self.base_url!r}, user={self.username!r})"
@@ -442,6 +497,12 @@ class KashflowClient:
     def post(self, path: str, body: Any) -> Any:
         return self.request("POST", path, body=body)
 
+    def put(self, path: str, body: Any) -> Any:
+        return self.request("PUT", path, body=body)
+
+    def delete(self, path: str) -> None:
+        self.request("DELETE", path)
+
     def iter_pages(
         self, path: str, params: Mapping[str, Any] | None = None, perpage: int = 100
     ) -> Iterator[Any]:
@@ -497,3 +558,55 @@ class KashflowClient:
 
     def create_customer(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         return self.post("customers", dict(payload))
+
+    # ------------------------------------------------------------------ payments, stock, notes, set-up
+
+    def create_bulk_payment(self, kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /{invoices|purchases}/bulk/payments: add payment lines to documents without rewriting them
+        (``PaymentItems: [{ObjectNumber, Amount, PaidDate}]`` plus ``Date, AccountId, Method, Comment``)."""
+        return self.post(f"{_document_kind(kind)}/bulk/payments", dict(payload))
+
+    def get_bulk_payment(self, kind: str, number: int) -> dict[str, Any]:
+        return self.get(f"{_document_kind(kind)}/bulk/payments/{int(number)}")
+
+    def delete_bulk_payment(self, kind: str, number: int) -> None:
+        self.delete(f"{_document_kind(kind)}/bulk/payments/{int(number)}")
+
+    def set_stock_level(self, nominal_code: int, code: str, quantity: int) -> dict[str, Any]:
+        """Set a product's QuantityInStock (read-modify-write: Kashflow's PUT replaces the whole product)."""
+        product = self.products.get((nominal_code, code))
+        product["QuantityInStock"] = int(quantity)
+        return self.products.update((nominal_code, code), product)
+
+    def list_notes(self, object_type: str, key: Any) -> list[dict[str, Any]]:
+        """Notes on customers/suppliers (by Code) or invoices/purchases (by Number)."""
+        return self.get(f"{object_type}/{quote(str(key), safe='')}/notes") or []
+
+    def add_note(self, object_type: str, key: Any, text: str) -> dict[str, Any]:
+        return self.post(f"{object_type}/{quote(str(key), safe='')}/notes", {"Text": text})
+
+    def update_note(self, object_type: str, key: Any, number: int, text: str) -> dict[str, Any]:
+        return self.put(f"{object_type}/{quote(str(key), safe='')}/notes/{int(number)}", {"Text": text})
+
+    def delete_note(self, object_type: str, key: Any, number: int) -> None:
+        self.delete(f"{object_type}/{quote(str(key), safe='')}/notes/{int(number)}")
+
+    def list_vat_rates(self) -> list[dict[str, Any]]:
+        return self.get("vat/settings/vatrates") or []
+
+    def list_payment_methods(self, kind: str) -> list[dict[str, Any]]:
+        return self.get(f"paymentmethods/{'invoice' if kind.startswith('invoice') else 'purchase'}") or []
+
+    def metadata(self) -> dict[str, Any]:
+        return self.get("metadata")
+
+    def next_number(self, kind: str) -> int:
+        """The number Kashflow would give the next invoice/purchase."""
+        return int(self.get(f"nextavailable{_document_kind(kind)[:-1]}number"))
+
+
+def _document_kind(kind: str) -> str:
+    kinds = {"invoice": "invoices", "invoices": "invoices", "purchase": "purchases", "purchases": "purchases"}
+    if kind.lower() not in kinds:
+        raise ValueError(f"kind must be 'invoices' or 'purchases', not {kind!r}")
+    return kinds[kind.lower()]

@@ -328,3 +328,67 @@ def test_adapter_end_to_end_against_sandbox(client: KashflowClient) -> None:
     for inv in everything:
         assert inv.gross_amount == inv.net_amount + inv.tax_amount
         assert sum(line.net_amount for line in inv.lines) == inv.net_amount
+
+
+# --------------------------------------------------------------------------- resources
+
+
+def test_customer_and_supplier_resources_round_trip(client: KashflowClient) -> None:
+    created = client.customers.create({"Name": "Round Trip Ltd", "Code": "ROUND1"})
+    assert client.customers.get("ROUND1")["Id"] == created["Id"]
+    renamed = client.customers.update("ROUND1", {**created, "Code": "ROUND2"})
+    assert renamed["Code"] == "ROUND2"
+    client.customers.delete("ROUND2")
+    with pytest.raises(NotFoundError):
+        client.customers.get("ROUND2")
+    assert len(list(client.customers.list(perpage=5))) == 12
+    suppliers = list(client.suppliers.list(sortby="Code"))
+    assert suppliers and [s["Code"] for s in suppliers] == sorted(s["Code"] for s in suppliers)
+    with pytest.raises(TargetValidationError) as info:
+        client.suppliers.create({"Name": "Twice", "Code": suppliers[0]["Code"]})
+    assert info.value.code == "DuplicateCode"
+
+
+def test_purchase_resource_and_bulk_payment(client: KashflowClient) -> None:
+    supplier = next(client.suppliers.list())["Code"]
+    purchase = client.purchases.create({"SupplierCode": supplier, "SupplierReference": "SUP-1", "LineItems": [
+        {"Description": "Card stock", "Quantity": 1, "Rate": Decimal("50"), "VATLevel": 20, "NominalCode": 5000}]})
+    assert purchase["Status"] == "Unpaid" and purchase["GrossAmount"] == Decimal("60.0000")
+    bulk = client.create_bulk_payment("purchases", {"Method": 13, "Date": date(2025, 6, 29), "PaymentItems": [
+        {"ObjectNumber": purchase["Number"], "Amount": Decimal("60")}]})
+    assert client.get_bulk_payment("purchases", bulk["Number"])["PaymentItems"][0]["Amount"] == Decimal("60.0000")
+    assert client.purchases.get(purchase["Number"])["Status"] == "Paid"
+    client.delete_bulk_payment("purchases", bulk["Number"])
+    assert client.purchases.get(purchase["Number"])["Status"] == "Unpaid"
+    assert client.next_number("purchase") == purchase["Number"] + 1
+    assert any(p["Number"] == purchase["Number"] for p in client.purchases.list(suppliercode=supplier))
+
+
+def test_invoice_payment_added_by_read_modify_write(client: KashflowClient) -> None:
+    number = next(client.list_invoices(statusfilter="unpaid"))["Number"]
+    invoice = client.invoices.get(number)
+    invoice["PaymentLines"].append({"Amount": invoice["DueAmount"], "Date": date(2025, 6, 30), "Method": 3,
+                                    "AccountId": 1})
+    assert client.invoices.update(number, invoice)["Status"] == "Paid"
+
+
+def test_stock_levels_notes_and_set_up_lists(client: KashflowClient) -> None:
+    product = client.set_stock_level(4000, "RET-TOTE", 321)
+    assert product["QuantityInStock"] == 321 and product["Name"] == "Branded tote bag"
+    assert len(list(client.products.list())) == 21
+    note = client.add_note("invoices", 1, "Order dispatched")
+    assert client.update_note("invoices", 1, note["Number"], "Order delivered")["Text"] == "Order delivered"
+    assert [n["Text"] for n in client.list_notes("invoices", 1)] == ["Order delivered"]
+    client.delete_note("invoices", 1, note["Number"])
+    assert client.list_notes("invoices", 1) == []
+    assert {n["Code"] for n in client.nominals.list(type="Turnover")} >= {4000, 4001, 4002}
+    assert [a["Code"] for a in client.bank_accounts.list()] == [1200, 1210, 1230]
+    assert [c["Code"] for c in client.currencies.list()] == ["GBP", "EUR", "USD"]
+    assert [r["VATRate"] for r in client.list_vat_rates()] == [Decimal(20), Decimal(5), Decimal(0)]
+    assert {"Id": 13, "Name": "BACS"} in client.list_payment_methods("purchase")
+    journal = client.journals.create({"JournalDate": date(2025, 6, 30), "Comment": "Test", "LineItems": [
+        {"NominalCode": 7000, "Debit": Decimal("10")}, {"NominalCode": 2109, "Credit": Decimal("10")}]})
+    assert journal["TotalAmount"] == Decimal("10.0000")
+    assert client.metadata()["TotalInvoiceCount"] == 60
+    with pytest.raises(ValueError):
+        client.next_number("quote")

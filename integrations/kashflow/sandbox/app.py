@@ -1,9 +1,10 @@
 """Kashflow REST v2 emulator as a plain WSGI app (no Django).
 
-It speaks the documented protocol (see docs/sandbox.md and the research notes) closely enough that the
-production client runs against it unchanged: two-step session-token login, ``KfToken`` header, paged
-``{MetaData, Data}`` envelopes with absolute ``NextPageUrl``, ``{Message, Error}`` error bodies. Faults
-real accounts show (429s, SQL timeouts surfaced as 400, 5xx, slowness) can be switched on at runtime.
+It speaks the documented protocol closely enough that the production client runs against it unchanged:
+two-step session-token login, ``Authorization: KfToken``, paged ``{MetaData, Data}`` envelopes with
+absolute page URLs (built from ``request.root_url``, so they work when the instance is mounted under a
+prefix), ``{Message, Error}`` error bodies, 201/200/204 status codes. Faults (``faults.py``) apply to data
+routes only. Kashflow sends no webhooks; neither does this.
 """
 
 from __future__ import annotations
@@ -12,178 +13,48 @@ import json
 import logging
 import math
 import re
-import secrets
-import threading
-import time
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from integrations.core.wsgi import Request, Response, Router
+from integrations.core.wsgi import DropConnection, Request, Response, Router
 
-from .store import FOUR_DP, Page, Store, StoreError
+from .documents import INVOICE, PURCHASE, DocKind
+from .faults import INVALID_SESSION, SQL_TIMEOUT, KashflowFaults
+from .model import COUNTRIES, EU_COUNTRIES, Page, StoreError, flag, invalid, not_found
+from .parties import CUSTOMER, SUPPLIER, PartyKind
+from .render import kf_error, kf_json
+from .store import NOTE_OWNERS, Store
+
+__all__ = ["INVALID_SESSION", "SQL_TIMEOUT", "FaultSwitch", "KashflowSandbox", "create_app", "envelope"]
 
 log = logging.getLogger("ledgerbridge.kashflow.sandbox")
 
+FaultSwitch = KashflowFaults  # the name older callers import
+
 DEFAULT_PERPAGE = 50
 MAX_PERPAGE = 1000  # real main lists accept at least 250; the exact ceiling is unknown
+_TOKEN_PATH = re.compile(r"(/sessiontoken/)[^/]+", re.IGNORECASE)
+_USER = "kashflow.user"
 
-INVALID_SESSION = {"Error": "InvalidSessionToken", "Message": "Session token provided is invalid."}
-SQL_TIMEOUT = {
-    "Error": "-2146232060",
-    "Message": "Execution Timeout Expired.  The timeout period elapsed prior to completion of the operation "
-    "or the server is not responding.",
-}
+Handler = Callable[[Request], Response]
 
 
-# --------------------------------------------------------------------------- JSON out
+# --------------------------------------------------------------------------- request helpers
 
 
-_MARK_ID = secrets.token_hex(4)  # per process, so no stored text can imitate the marker
-_DECIMAL_MARK = f"\x00kfdec{_MARK_ID}:"
-_DECIMAL_TOKEN = re.compile(rf'"\\u0000kfdec{_MARK_ID}:(-?[0-9]+\.[0-9]+)"')
-
-
-def _mark_decimal(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return f"{_DECIMAL_MARK}{value.quantize(FOUR_DP):f}"
-    return str(value)
-
-
-def render_json(data: Any) -> str:
-    """JSON with Decimals as 4-dp numbers (``117.5000``), which is how Kashflow prints money.
-
-    The C encoder cannot emit a custom number literal, so Decimals go out as marked strings and the
-    quotes are stripped afterwards: about ten times faster than a pure-Python encoder on big pages.
-    """
-    text = json.dumps(data, default=_mark_decimal, ensure_ascii=False, separators=(",", ":"))
-    return _DECIMAL_TOKEN.sub(r"\1", text)
-
-
-def kf_json(data: Any, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(status, render_json(data).encode("utf-8"), headers=headers or [])
-
-
-def kf_error(status: int, error: str, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
-    return kf_json({"Message": message, "Error": error}, status, headers)
-
-
-# --------------------------------------------------------------------------- faults
-
-
-class FaultSwitch:
-    """Opt-in misbehaviour, thread-safe, changeable while the server runs.
-
-    Config keys (each optional):
-      ``rate_limit``   ``{"every": N, "retry_after": 2, "times": K}`` -> 429 + ``Retry-After``
-      ``sql_timeout``  ``{"every": N, "times": K}`` -> 400 ``{"Error": "-2146232060", ...}``
-      ``server_error`` ``{"every": N, "times": K, "status": 500}`` -> 5xx with a non-JSON body
-      ``slow_ms``      ``200`` -> sleep before answering every /v2 request
-    ``every`` N fires on every Nth data request (1 = always); ``times`` caps how often it fires in total.
-    Faults hit data routes only, never /sessiontoken, so a client can always log in.
-    """
-
-    NAMES = ("rate_limit", "sql_timeout", "server_error", "slow_ms")
-
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        self._lock = threading.Lock()
-        self._config: dict[str, Any] = {}
-        self._seen: dict[str, int] = {}
-        self._fired: dict[str, int] = {}
-        self.set(config or {})
-
-    @classmethod
-    def validate(cls, config: Any) -> dict[str, Any]:
-        if not isinstance(config, dict):
-            raise ValueError("fault config must be a JSON object")
-        clean: dict[str, Any] = {}
-        for name, value in config.items():
-            if name not in cls.NAMES:
-                raise ValueError(f"unknown fault '{name}'; known: {', '.join(cls.NAMES)}")
-            if value in (None, False, 0, {}):
-                continue
-            if name == "slow_ms":
-                if not isinstance(value, int | float) or value < 0:
-                    raise ValueError("slow_ms must be a non-negative number")
-                clean[name] = value
-                continue
-            if not isinstance(value, dict):
-                raise ValueError(f'{name} must be an object like {{"every": 3}}')
-            every = value.get("every", 1)
-            if not isinstance(every, int) or every < 1:
-                raise ValueError(f"{name}.every must be a positive integer")
-            clean[name] = dict(value, every=every)
-        return clean
-
-    def set(self, config: dict[str, Any]) -> None:
-        """Replace the whole configuration and reset counters."""
-        clean = self.validate(config)
-        with self._lock:
-            self._config = clean
-            self._seen = {}
-            self._fired = {}
-
-    def clear(self) -> None:
-        self.set({})
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {"config": dict(self._config), "seen": dict(self._seen), "fired": dict(self._fired)}
-
-    @property
-    def slow_seconds(self) -> float:
-        with self._lock:
-            return float(self._config.get("slow_ms") or 0) / 1000.0
-
-    def _fires(self, name: str) -> dict[str, Any] | None:
-        spec = self._config.get(name)
-        if not spec:
-            return None
-        self._seen[name] = self._seen.get(name, 0) + 1
-        if self._seen[name] % spec["every"]:
-            return None
-        if "times" in spec and self._fired.get(name, 0) >= int(spec["times"]):
-            return None
-        self._fired[name] = self._fired.get(name, 0) + 1
-        return spec
-
-    def intercept(self) -> Response | None:
-        """Decide, for one data request, whether a fault replaces the real answer."""
-        with self._lock:
-            spec = self._fires("rate_limit")
-            if spec:
-                retry = spec.get("retry_after", 2)
-                return kf_error(429, "TooManyRequests", "Too many requests.", [("Retry-After", str(retry))])
-            spec = self._fires("server_error")
-            if spec:
-                status = int(spec.get("status", 500))
-                body = b"<html><body><h1>Server Error</h1><p>Runtime Error</p></body></html>"
-                return Response(status, body, content_type="text/html; charset=utf-8")
-            if self._fires("sql_timeout"):
-                return kf_json(SQL_TIMEOUT, 400)
-        return None
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _body(request: Request) -> dict[str, Any]:
+def _body(request: Request) -> Any:
     try:
-        data = request.json()
+        return request.json()
     except (ValueError, UnicodeDecodeError):
-        raise StoreError(400, "InvalidParameter", "The request body is not valid JSON.") from None
+        raise invalid("The request body is not valid JSON.") from None
+
+
+def _ci(data: Any, name: str) -> Any:
     if not isinstance(data, dict):
-        raise StoreError(400, "InvalidParameter", "The request body must be a JSON object.")
-    return data
-
-
-def _ci(data: dict[str, Any], name: str) -> Any:
+        return None
     lname = name.lower()
-    for key, value in data.items():
-        if str(key).lower() == lname:
-            return value
-    return None
+    return next((value for key, value in data.items() if str(key).lower() == lname), None)
 
 
 def _int_arg(request: Request, name: str, default: int, low: int, high: int | None = None) -> int:
@@ -193,59 +64,66 @@ def _int_arg(request: Request, name: str, default: int, low: int, high: int | No
     try:
         value = int(raw)
     except ValueError:
-        raise StoreError(400, "InvalidParameter", f"The value '{raw}' is not valid for {name}.") from None
+        raise invalid(f"The value '{raw}' is not valid for {name}.") from None
     if value < low or (high is not None and value > high):
         limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise StoreError(400, "InvalidParameter", f"{name} must be {limit}.")
+        raise invalid(f"{name} must be {limit}.")
     return value
 
 
-def _paging(request: Request) -> tuple[int, int]:
-    skip = (request.arg("skipperpagevalidation") or "").lower() == "true"
-    perpage = _int_arg(request, "perpage", DEFAULT_PERPAGE, 1, None if skip else MAX_PERPAGE)
+def _paging(request: Request, default: int = DEFAULT_PERPAGE, maximum: int = MAX_PERPAGE) -> tuple[int, int]:
+    skip = flag(request.arg("skipperpagevalidation"))
+    perpage = _int_arg(request, "perpage", default, 1, None if skip else maximum)
     return _int_arg(request, "page", 1, 1), perpage
 
 
-def envelope(request: Request, page: Page, page_no: int, perpage: int, *, amount: bool) -> dict[str, Any]:
-    """``{MetaData, Data}`` with absolute page URLs that keep the caller's filters."""
+def _number(request: Request, name: str, label: str) -> int:
+    raw = request.params[name]
+    if not raw.isdigit():
+        raise not_found(f"{label} {raw} not found.")
+    return int(raw)
+
+
+def envelope(request: Request, page: Page, page_no: int, perpage: int) -> dict[str, Any]:
+    """``{MetaData, Data}`` with absolute page URLs on the instance's root that keep the caller's filters."""
     last = max(1, math.ceil(page.total / perpage))
-    others = [
-        (k, v) for k, values in request.query.items() if k.lower() not in ("page", "perpage") for v in values
-    ]
-    base = f"{request.base_url}{quote(request.path)}"
+    others = [(k, v) for k, values in request.query.items() if k.lower() not in ("page", "perpage") for v in values]
+    base = f"{request.root_url}{quote(request.path)}"
 
     def url(n: int) -> str:
         return f"{base}?{urlencode([*others, ('page', n), ('perpage', perpage)])}"
 
     return {
         "MetaData": {
-            "TotalRecords": page.total,
-            "FirstPageUrl": url(1),
-            "LastPageUrl": url(last),
+            "TotalRecords": page.total, "FirstPageUrl": url(1), "LastPageUrl": url(last),
             "PreviousPageUrl": url(min(page_no - 1, last)) if page_no > 1 else None,
             "NextPageUrl": url(page_no + 1) if page_no < last else None,
-            "TotalAmount": page.total_amount if amount else Decimal(0),
-            "InvoiceLimitReached": False,
+            "TotalAmount": page.total_amount, "InvoiceLimitReached": False,
         },
         "Data": page.items,
     }
+
+
+def _saved(result: tuple[dict[str, Any], bool]) -> Response:
+    """PUT answers 200, or 201 when the body renamed the record's key (Code / Number)."""
+    record, renamed = result
+    return kf_json(record, 201 if renamed else 200)
 
 
 # --------------------------------------------------------------------------- the app
 
 
 class KashflowSandbox:
-    """WSGI callable; ``store`` and ``faults`` are exposed so tests and the demo can poke at them."""
+    """WSGI callable; ``store`` and ``faults`` are exposed so tests, the demo and the control plane can reach
+    them."""
 
-    def __init__(self, store: Store, faults: FaultSwitch | None = None) -> None:
+    def __init__(self, store: Store, faults: KashflowFaults | None = None) -> None:
         self.store = store
-        self.faults = faults or FaultSwitch()
+        self.faults = faults or KashflowFaults()
         self.router = Router()
-        self._public: set[Callable[[Request], Response]] = set()
-        self._control: set[Callable[[Request], Response]] = set()
+        self._public: set[Handler] = set()
+        self._control: set[Handler] = set()
         self._routes()
-
-    # ------------------------------------------------------------------ WSGI entry
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         request = Request.from_environ(environ)
@@ -253,8 +131,10 @@ class KashflowSandbox:
             response = self.handle(request)
         except StoreError as exc:
             response = kf_error(exc.status, exc.error, exc.message)
+        except DropConnection:
+            raise  # the server closes the socket without an answer
         except Exception:  # an emulator bug must still look like Kashflow's generic 500
-            log.exception("sandbox error on %s %s", request.method, request.path)
+            log.exception("sandbox error on %s %s", request.method, _TOKEN_PATH.sub(r"\1***", request.path))
             response = kf_json({"Message": "An error has occurred."}, 500)
         return response(start_response)
 
@@ -262,172 +142,353 @@ class KashflowSandbox:
         handler, path_seen = self.router.resolve(request)
         if handler is None:
             if path_seen:
-                return kf_json(
-                    {"Message": f"The requested resource does not support http method '{request.method}'."},
-                    405,
-                )
-            return kf_error(
-                404, "NotFound", f"No HTTP resource was found that matches the request URI '{request.path}'."
-            )
-        if handler in self._control:
-            return handler(request)
-        slow = self.faults.slow_seconds
-        if slow:
-            time.sleep(slow)
-        if handler in self._public:
+                return kf_json({"Message": f"The requested resource does not support http method "
+                                           f"'{request.method}'."}, 405)
+            return kf_error(404, "NotFound",
+                            f"No HTTP resource was found that matches the request URI '{request.path}'.")
+        if handler in self._control or handler in self._public:
             return handler(request)
         fault = self.faults.intercept()
         if fault is not None:
             return fault
-        auth = request.headers.get("authorization", "")
-        scheme, _, token = auth.strip().partition(" ")
-        if (
-            scheme.lower() != "kftoken"
-            or not token.strip()
-            or self.store.touch_session(token.strip()) is None
-        ):
+        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+        token = token.strip()
+        user = self.store.touch_session(token) if scheme.lower() == "kftoken" and token else None
+        if user is None:
             return kf_json(INVALID_SESSION, 401)
+        if self.faults.expires_session():
+            self.store.delete_session(token)
+            return kf_json(INVALID_SESSION, 401)
+        request.environ[_USER] = user
         return handler(request)
 
     # ------------------------------------------------------------------ routes
 
     def _routes(self) -> None:
-        r = self.router
+        self._session_routes()
+        for kind in (CUSTOMER, SUPPLIER):
+            self._party_routes(kind)
+        for kind in (INVOICE, PURCHASE):
+            self._document_routes(kind)
+        self._note_routes()
+        self._ledger_routes()
+        self._control_routes()
+
+    def _on(self, method: str, pattern: str, handler: Handler, *, public: bool = False,
+            control: bool = False) -> None:
+        self.router.route(method, pattern)(handler)
+        if public:
+            self._public.add(handler)
+        if control:
+            self._control.add(handler)
+
+    def _session_routes(self) -> None:
         store = self.store
 
-        def public(fn: Callable[[Request], Response]) -> Callable[[Request], Response]:
-            self._public.add(fn)
-            return fn
-
-        def control(fn: Callable[[Request], Response]) -> Callable[[Request], Response]:
-            self._control.add(fn)
-            return fn
-
-        @r.route("POST", "/v2/sessiontoken")
-        @public
         def login_step1(request: Request) -> Response:
             data = _body(request)
             username, password = _ci(data, "UserName"), _ci(data, "Password")
             if not username or not password:
                 raise StoreError(400, "InvalidCredentials", "Invalid username or password.")
             challenge = store.start_login(str(username), str(password))
-            return kf_json(
-                {
-                    "HasTemporaryPassword": False,
-                    "IsAdmin": challenge.is_admin,
-                    "PackageName": "Business",
-                    "PartnerBrandingOptOut": True,
-                    "MemorableWordList": [{"Position": p, "Value": ""} for p in challenge.positions],
-                    "PartnerId": 0,
-                    "SubscriptionExpired": False,
-                    "IsLockedOut": False,
-                    "TemporaryToken": challenge.temporary_token,
-                },
-                201,
-            )
+            return kf_json({
+                "HasTemporaryPassword": False, "IsAdmin": challenge.is_admin, "PackageName": "Business",
+                "PartnerBrandingOptOut": True,
+                "MemorableWordList": [{"Position": p, "Value": ""} for p in challenge.positions],
+                "PartnerId": 0, "SubscriptionExpired": False, "IsLockedOut": False,
+                "TemporaryToken": challenge.temporary_token,
+            }, 201)
 
-        @r.route("PUT", "/v2/sessiontoken")
-        @public
         def login_step2(request: Request) -> Response:
             data = _body(request)
-            entries = _ci(data, "MemorableWordList")
             answers: dict[int, str] = {}
-            if isinstance(entries, list):
-                for entry in entries:
-                    if isinstance(entry, dict):
-                        try:
-                            answers[int(_ci(entry, "Position"))] = str(_ci(entry, "Value") or "")
-                        except (TypeError, ValueError):
-                            continue
+            entries = _ci(data, "MemorableWordList")
+            for entry in entries if isinstance(entries, list) else []:
+                try:
+                    answers[int(_ci(entry, "Position"))] = str(_ci(entry, "Value") or "")
+                except (TypeError, ValueError):
+                    continue
             token = store.complete_login(str(_ci(data, "TemporaryToken") or ""), answers)
-            return kf_json(
-                {
-                    "SessionToken": token,
-                    "CompanyName": store.get_setting("company_name"),
-                    "IsAdmin": True,
-                    "SubscriptionExpired": False,
-                    "SubscriptionExpiryDate": None,
-                    "PartnerId": 0,
-                    "PackageName": "Business",
-                    "PartnerBrandingOptOut": True,
-                    "StartPageUrl": "/dashboard",
-                    "HasTemporaryPassword": False,
-                }
-            )
+            return kf_json({
+                "SessionToken": token, "CompanyName": store.get_setting("company_name"), "IsAdmin": True,
+                "SubscriptionExpired": False, "SubscriptionExpiryDate": None, "PartnerId": 0,
+                "PackageName": "Business", "PartnerBrandingOptOut": True, "StartPageUrl": "/dashboard",
+                "HasTemporaryPassword": False,
+            })
 
-        @r.route("DELETE", "/v2/sessiontoken/{token}")
-        @public
         def logout(request: Request) -> Response:
             if store.delete_session(request.params["token"]):
                 return Response.empty(204)
             return kf_json(INVALID_SESSION, 401)
 
-        @r.route("GET", "/v2/invoices")
-        def list_invoices(request: Request) -> Response:
+        self._on("POST", "/v2/sessiontoken", login_step1, public=True)
+        self._on("PUT", "/v2/sessiontoken", login_step2, public=True)
+        self._on("DELETE", "/v2/sessiontoken/{token}", logout, public=True)
+
+    def _party_routes(self, kind: PartyKind) -> None:
+        store, base = self.store, f"/v2/{kind.table}"
+
+        def listing(request: Request) -> Response:
             page_no, perpage = _paging(request)
-            page = store.list_invoices(
-                page=page_no,
-                perpage=perpage,
-                sortby=request.arg("sortby"),
-                order=request.arg("order") or "asc",
-                customercode=request.arg("customercode"),
-                statusfilter=request.arg("statusfilter"),
-                issuedatefrom=request.arg("issuedatefrom"),
-                issuedateto=request.arg("issuedateto"),
+            page = store.list_parties(
+                kind, page=page_no, perpage=perpage, sortby=request.arg("sortby"), order=request.arg("order"),
+                namestartswith=request.arg("namestartswith"), searchtext=request.arg("searchtext"),
+                filterarchived=request.arg("filterarchived"), startcreationdate=request.arg("startcreationdate"),
+                endcreationdate=request.arg("endcreationdate"),
             )
-            return kf_json(envelope(request, page, page_no, perpage, amount=True))
+            return kf_json(envelope(request, page, page_no, perpage))
 
-        @r.route("GET", "/v2/invoices/{number}")
-        def get_invoice(request: Request) -> Response:
-            raw = request.params["number"]
-            invoice = store.get_invoice(int(raw)) if raw.isdigit() else None
-            if invoice is None:
-                return kf_error(404, "NotFound", f"Invoice with number {raw} not found.")
-            return kf_json(invoice)
+        def update(request: Request) -> Response:
+            return _saved(store.update_party(kind, request.params["code"], _body(request),
+                                             update_invoice_addresses=flag(request.arg("updateInvoicesAddress"))))
 
-        @r.route("POST", "/v2/invoices")
-        def create_invoice(request: Request) -> Response:
-            return kf_json(store.create_invoice(_body(request)), 201)
+        def delete(request: Request) -> Response:
+            store.delete_party(kind, request.params["code"])
+            return Response.empty(204)
 
-        @r.route("GET", "/v2/customers")
-        def list_customers(request: Request) -> Response:
+        self._on("GET", base, listing)
+        self._on("POST", base, lambda r: kf_json(store.create_party(kind, _body(r)), 201))
+        self._on("GET", base + "/{code}", lambda r: kf_json(store.get_party(kind, r.params["code"])))
+        self._on("PUT", base + "/{code}", update)
+        self._on("DELETE", base + "/{code}", delete)
+
+    def _document_routes(self, kind: DocKind) -> None:
+        store, base = self.store, f"/v2/{kind.table}"
+        party_filter, status_filter = (("customercode", "statusfilter") if kind is INVOICE
+                                       else ("suppliercode", "filterby"))
+
+        def listing(request: Request) -> Response:
             page_no, perpage = _paging(request)
-            page = store.list_customers(
-                page=page_no,
-                perpage=perpage,
-                sortby=request.arg("sortby"),
-                order=request.arg("order") or "asc",
-                namestartswith=request.arg("namestartswith"),
-                searchtext=request.arg("searchtext"),
+            page = store.list_documents(
+                kind, page=page_no, perpage=perpage, sortby=request.arg("sortby"), order=request.arg("order"),
+                party_code=request.arg(party_filter), status=request.arg(status_filter),
+                project=request.arg("projectnumber"), date_from=request.arg("issuedatefrom"),
+                date_to=request.arg("issuedateto"), search=request.arg("searchtext"),
+                doc_type=request.arg("type") if kind is PURCHASE else None,
             )
-            return kf_json(envelope(request, page, page_no, perpage, amount=False))
+            return kf_json(envelope(request, page, page_no, perpage))
 
-        @r.route("GET", "/v2/customers/{code}")
-        def get_customer(request: Request) -> Response:
-            customer = store.get_customer(request.params["code"])
-            if customer is None:
-                return kf_error(404, "NotFound", f"Customer with code {request.params['code']} not found.")
-            return kf_json(customer)
+        def number(request: Request) -> int:
+            return _number(request, "number", f"{kind.label} with number")
 
-        @r.route("POST", "/v2/customers")
-        def create_customer(request: Request) -> Response:
-            return kf_json(store.create_customer(_body(request)), 201)
+        def delete(request: Request) -> Response:
+            store.delete_document(kind, number(request))
+            return Response.empty(204)
 
-        @r.route("GET", "/_sandbox/faults")
-        @control
-        def read_faults(request: Request) -> Response:
-            return Response.json(self.faults.snapshot())
+        def bulk_number(request: Request) -> int:
+            return _number(request, "number", "Bulk payment")
 
-        @r.route("POST", "/_sandbox/faults")
-        @control
+        def bulk_delete(request: Request) -> Response:
+            store.delete_bulk_payment(kind, bulk_number(request))
+            return Response.empty(204)
+
+        self._on("GET", base, listing)
+        self._on("POST", base, lambda r: kf_json(store.create_document(kind, _body(r)), 201))
+        self._on("POST", base + "/bulk/payments", lambda r: kf_json(store.create_bulk_payment(kind, _body(r)), 201))
+        self._on("GET", base + "/bulk/payments/{number}",
+                 lambda r: kf_json(store.get_bulk_payment(kind, bulk_number(r))))
+        self._on("PUT", base + "/bulk/payments/{number}",
+                 lambda r: kf_json(store.update_bulk_payment(kind, bulk_number(r), _body(r))))
+        self._on("DELETE", base + "/bulk/payments/{number}", bulk_delete)
+        self._on("GET", base + "/{number}", lambda r: kf_json(store.get_document(kind, number(r))))
+        self._on("PUT", base + "/{number}", lambda r: _saved(store.update_document(kind, number(r), _body(r))))
+        self._on("DELETE", base + "/{number}", delete)
+        self._on("GET", f"/v2/nextavailable{kind.name}number", lambda r: kf_json(store.next_number(kind)))
+
+    def _note_routes(self) -> None:
+        """Notes on customers (1), suppliers (2), invoices (3) and purchases (5), by number or by name."""
+        for alias in sorted(NOTE_OWNERS):
+            self._note_routes_for(alias)
+
+    def _note_routes_for(self, alias: str) -> None:
+        store, base = self.store, f"/v2/{alias}/{{key}}/notes"
+
+        def user(request: Request) -> str:
+            return str(request.environ.get(_USER) or "")
+
+        def number(request: Request) -> int:
+            return _number(request, "number", "Note")
+
+        def delete(request: Request) -> Response:
+            store.delete_note(alias, request.params["key"], number(request))
+            return Response.empty(204)
+
+        self._on("GET", base, lambda r: kf_json(store.list_notes(alias, r.params["key"])))
+        self._on("POST", base, lambda r: kf_json(store.create_note(alias, r.params["key"], _body(r), user(r)), 201))
+        self._on("GET", base + "/{number}", lambda r: kf_json(store.get_note(alias, r.params["key"], number(r))))
+        self._on("PUT", base + "/{number}",
+                 lambda r: kf_json(store.update_note(alias, r.params["key"], number(r), _body(r), user(r))))
+        self._on("DELETE", base + "/{number}", delete)
+
+    def _ledger_routes(self) -> None:
+        for register in (self._nominal_routes, self._product_routes, self._setup_routes, self._bank_routes,
+                         self._journal_routes):
+            register()
+
+    def _nominal_routes(self) -> None:
+        store = self.store
+
+        def nominal_code(request: Request) -> int:
+            return _number(request, "code", "Nominal code")
+
+        def create_nominal(request: Request) -> Response:
+            nominal, created = store.create_nominal(_body(request))
+            return kf_json(nominal, 201 if created else 200)
+
+        def delete_nominal(request: Request) -> Response:
+            assigned = request.arg("assignedCode")
+            store.delete_nominal(nominal_code(request), int(assigned) if assigned and assigned.isdigit() else None)
+            return Response.empty(204)
+
+        def nominal_products(request: Request) -> Response:
+            page_no, perpage = _paging(request, 10, 100)
+            page = store.list_products(page=page_no, perpage=perpage, sortby=request.arg("sortcolumn"),
+                                       order=request.arg("order"), nominalcode=nominal_code(request),
+                                       filterbycharacter=request.arg("filterbycharacter"),
+                                       filterbyinuseonly=flag(request.arg("filterbyinuseonly") or "true"))
+            return kf_json(envelope(request, page, page_no, perpage))
+
+        self._on("GET", "/v2/nominals", lambda r: kf_json(store.list_nominals(
+            type=r.arg("type"), area=r.arg("area"), searchtext=r.arg("searchText"))))
+        self._on("POST", "/v2/nominals", create_nominal)
+        self._on("GET", "/v2/nominals/Id/{id}", lambda r: kf_json(store.get_nominal(
+            nominal_id=_number(r, "id", "Nominal with Id"))))
+        self._on("GET", "/v2/nominals/{code}", lambda r: kf_json(store.get_nominal(nominal_code(r))))
+        self._on("PUT", "/v2/nominals/{code}", lambda r: kf_json(store.update_nominal(nominal_code(r), _body(r))))
+        self._on("DELETE", "/v2/nominals/{code}", delete_nominal)
+        self._on("GET", "/v2/nominals/{code}/products", nominal_products)
+
+    def _product_routes(self) -> None:
+        store = self.store
+
+        def products(request: Request, *, all_products: bool) -> Response:
+            page_no, perpage = _paging(request, 10 if all_products else DEFAULT_PERPAGE, 100 if all_products
+                                       else MAX_PERPAGE)
+            in_use = request.arg("filterbyinuseonly") or ("true" if all_products else "false")
+            page = store.list_products(page=page_no, perpage=perpage,
+                                       sortby=request.arg("sortcolumn") or request.arg("sortby"),
+                                       order=request.arg("order"), filterbycharacter=request.arg("filterbycharacter"),
+                                       filterbyinuseonly=flag(in_use))
+            return kf_json(envelope(request, page, page_no, perpage))
+
+        def product_key(request: Request) -> tuple[int, str]:
+            return _number(request, "nominal", "Nominal code"), request.params["code"]
+
+        def delete_product(request: Request) -> Response:
+            store.delete_product(*product_key(request))
+            return Response.empty(204)
+
+        self._on("GET", "/v2/products", lambda r: products(r, all_products=False))
+        self._on("GET", "/v2/products/list", lambda r: products(r, all_products=True))
+        self._on("POST", "/v2/products", lambda r: kf_json(store.create_product(_body(r)), 201))
+        self._on("GET", "/v2/products/{nominal}/{code}", lambda r: kf_json(store.get_product(*product_key(r))))
+        self._on("PUT", "/v2/products/{nominal}/{code}",
+                 lambda r: _saved(store.update_product(*product_key(r), _body(r))))
+        self._on("DELETE", "/v2/products/{nominal}/{code}", delete_product)
+
+    def _setup_routes(self) -> None:
+        """VAT rates, currencies, payment methods, countries and account metadata."""
+        store = self.store
+
+        def add_vat_rate(request: Request) -> Response:
+            store.add_vat_rate(request.params["rate"])
+            return kf_json({}, 201)
+
+        def delete_vat_rate(request: Request) -> Response:
+            store.delete_vat_rate(_number(request, "rate", "VAT rate with Id"))
+            return Response.empty(204)
+
+        self._on("GET", "/v2/vat/settings/vatrates", lambda r: kf_json(store.list_vat_rates()))
+        self._on("POST", "/v2/vat/settings/vatrates/{rate}", add_vat_rate)
+        self._on("DELETE", "/v2/vat/settings/vatrates/{rate}", delete_vat_rate)
+
+        def delete_currency(request: Request) -> Response:
+            store.delete_currency(request.params["code"])
+            return Response.empty(204)
+
+        self._on("GET", "/v2/currencies", lambda r: kf_json(store.available_currencies()))
+        self._on("GET", "/v2/currencies/list", lambda r: kf_json(store.list_currencies()))
+        self._on("POST", "/v2/currencies", lambda r: kf_json(store.create_currency(_body(r)), 201))
+        self._on("GET", "/v2/currencies/{code}", lambda r: kf_json(store.get_currency(r.params["code"])))
+        self._on("PUT", "/v2/currencies/{code}", lambda r: kf_json(store.update_currency(r.params["code"], _body(r))))
+        self._on("DELETE", "/v2/currencies/{code}", delete_currency)
+        self._on("GET", "/v2/paymentmethods/{type}", lambda r: kf_json(store.list_payment_methods(r.params["type"])))
+        self._on("GET", "/v2/countries", lambda r: kf_json([
+            {"Id": n, "Code": code, "Name": name, "IsEU": code in EU_COUNTRIES}
+            for n, (code, name) in enumerate(COUNTRIES.items(), start=1) if code != "GR"]))
+        self._on("GET", "/v2/metadata", lambda r: kf_json(store.metadata()))
+
+    def _bank_routes(self) -> None:
+        store = self.store
+
+        def account_id(request: Request) -> int:
+            return _number(request, "id", "Bank account with Id")
+
+        def bank_list(request: Request) -> Response:
+            page_no, perpage = _paging(request, 1000, 1000)
+            page = store.page_bank_accounts(page=page_no, perpage=perpage, order=request.arg("order"),
+                                            include_archived=flag(request.arg("includearchivedaccounts")))
+            return kf_json(envelope(request, page, page_no, perpage))
+
+        def delete_account(request: Request) -> Response:
+            store.delete_bank_account(account_id(request))
+            return Response.empty(204)
+
+        self._on("GET", "/v2/bankaccounts", lambda r: kf_json(store.list_bank_accounts(
+            include_archived=flag(r.arg("includeArchivedAccounts")))))
+        self._on("GET", "/v2/bankaccounts/list", bank_list)
+        self._on("GET", "/v2/bankaccounts/suggestedcode", lambda r: kf_json(store.suggested_bank_code()))
+        self._on("POST", "/v2/bankaccounts", lambda r: kf_json(store.create_bank_account(_body(r)), 201))
+        self._on("GET", "/v2/bankaccounts/{id}", lambda r: kf_json(store.get_bank_account(account_id(r))))
+        self._on("PUT", "/v2/bankaccounts/{id}", lambda r: kf_json(store.update_bank_account(account_id(r), _body(r))))
+        self._on("DELETE", "/v2/bankaccounts/{id}", delete_account)
+
+    def _journal_routes(self) -> None:
+        store = self.store
+
+        def journal_no(request: Request) -> int:
+            return _number(request, "number", "Journal with number")
+
+        def journals(request: Request) -> Response:
+            page_no, perpage = _paging(request)
+            page = store.list_journals(page=page_no, perpage=perpage, sortby=request.arg("sortby"),
+                                       order=request.arg("order"))
+            return kf_json(envelope(request, page, page_no, perpage))
+
+        def delete_journal(request: Request) -> Response:
+            store.delete_journal(journal_no(request))
+            return Response.empty(204)
+
+        self._on("GET", "/v2/journals", journals)
+        self._on("POST", "/v2/journals", lambda r: kf_json(store.create_journal(_body(r)), 201))
+        self._on("GET", "/v2/journals/{number}", lambda r: kf_json(store.get_journal(journal_no(r))))
+        self._on("PUT", "/v2/journals/{number}", lambda r: _saved(store.update_journal(journal_no(r), _body(r))))
+        self._on("DELETE", "/v2/journals/{number}", delete_journal)
+
+    def _control_routes(self) -> None:
+        """Sandbox-only routes (not Kashflow's): fault switches and state, for the control plane and tests."""
+
         def write_faults(request: Request) -> Response:
             try:
-                self.faults.set(json.loads(request.body or b"{}"))
+                config = json.loads(request.body or b"{}")
+                (self.faults.update if request.method == "PATCH" else self.faults.set)(config)
             except ValueError as exc:
                 return Response.json({"Message": str(exc), "Error": "InvalidFaultConfig"}, 400)
             return Response.json(self.faults.snapshot())
 
+        def unlock(request: Request) -> Response:
+            return Response.json({"unlocked": self.store.unlock()})
 
-def create_app(store: Store, faults: FaultSwitch | None = None) -> KashflowSandbox:
+        self._on("GET", "/_sandbox/faults", lambda r: Response.json(self.faults.snapshot()), control=True)
+        self._on("POST", "/_sandbox/faults", write_faults, control=True)
+        self._on("PATCH", "/_sandbox/faults", write_faults, control=True)
+        self._on("GET", "/_sandbox/state", lambda r: Response.json({
+            "company_name": self.store.get_setting("company_name"), "counts": self.store.counts(),
+            "faults": self.faults.snapshot()}), control=True)
+        self._on("POST", "/_sandbox/unlock", unlock, control=True)
+
+
+def create_app(store: Store, faults: KashflowFaults | None = None) -> KashflowSandbox:
     """Build the sandbox WSGI app around a store (and an optional shared fault switch)."""
     return KashflowSandbox(store, faults)
+
