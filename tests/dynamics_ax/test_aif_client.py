@@ -88,7 +88,14 @@ def client(
 
 
 def test_check_lists_port_operations(endpoint: str) -> None:
-    assert client(endpoint).check()["services"] == {"FreeTextInvoiceService": ["create"]}
+    assert client(endpoint).check()["services"] == {
+        "CustomerService": ["create", "delete", "find", "findKeys", "read", "update"],
+        "VendTableService": ["create", "delete", "find", "findKeys", "read", "update"],
+        "ItemService": ["find", "findKeys", "read"],
+        "FreeTextInvoiceService": ["create"],
+        "GeneralJournalService": ["create", "read"],
+        "CustPaymJournalService": ["create"],
+    }
 
 
 def test_create_returns_entity_key(endpoint: str, store) -> None:

@@ -78,8 +78,18 @@ class ServiceSpec:
     operations: tuple[str, ...]
 
 
+# External service names: CustomerService is real ([KOMET], [PHP]); the others are inferred (reference §1.1).
 SERVICE_CATALOG: dict[str, ServiceSpec] = {
+    "CustomerService": ServiceSpec(
+        "CustomerService", "Customer", ("create", "read", "update", "delete", "find", "findKeys")
+    ),
+    "VendTableService": ServiceSpec(
+        "VendTableService", "Vendor", ("create", "read", "update", "delete", "find", "findKeys")
+    ),
+    "ItemService": ServiceSpec("ItemService", "Item", ("read", "find", "findKeys")),
     "FreeTextInvoiceService": ServiceSpec("FreeTextInvoiceService", "FreeTextInvoice", ("create",)),
+    "GeneralJournalService": ServiceSpec("GeneralJournalService", "LedgerGeneralJournal", ("create", "read")),
+    "CustPaymJournalService": ServiceSpec("CustPaymJournalService", "CustPaymJournal", ("create",)),
 }
 
 SHARED_SCHEMAS: dict[str, str] = {
@@ -333,3 +343,19 @@ def document_schema(root: str) -> etree.XMLSchema:
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     parser.resolvers.add(_TokenResolver())
     return etree.XMLSchema(etree.parse(str(_schema_path(root)), parser))
+
+
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
+@cache
+def field_order(root: str, type_name: str) -> tuple[str, ...]:
+    """Element names of a document complex type in schema order (for an extension: only its own elements)."""
+    tree = etree.parse(str(_schema_path(root)), etree.XMLParser(resolve_entities=False, no_network=True))
+    for complex_type in tree.getroot().iter(f"{_XS}complexType"):
+        if complex_type.get("name") == type_name:
+            sequence = complex_type.find(f"{_XS}sequence")
+            if sequence is None:
+                sequence = complex_type.find(f"{_XS}complexContent/{_XS}extension/{_XS}sequence")
+            return tuple(element.get("name") for element in sequence.findall(f"{_XS}element"))
+    raise KeyError(f"{type_name} is not defined in the {root} schema")
