@@ -1,22 +1,34 @@
-"""The demo tenant: a company whose Kashflow and AX are the sandboxes."""
+"""The demo tenant: a company whose Kashflow and AX are sandbox instance ``demo``."""
 
 from __future__ import annotations
 
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from integrations.sandboxes import ax_url, kashflow_url
-from integrations.sync.models import Connection, Flow, System
+from integrations.sandboxes import SandboxHub
 from portal.tenants.models import Tenant
 from portal.tenants.services import tenant_create
 
 DEMO_SUBDOMAIN = "demo"
 DEMO_COMPANY = "Brightside Print & Design Ltd"
 DEMO_OWNER = "owner@demo.ledgerbridge.test"
+DEMO_INSTANCE = "demo"
 
 
-def demo_tenant_setup(*, password: str, creds: dict, kashflow_port: int, ax_port: int) -> Tenant:
-    """Create (once) the demo tenant and point its sandbox connections at the running sandboxes."""
+def demo_sandbox(hub: SandboxHub, *, invoices: int, reset: bool) -> None:
+    """Create the demo's sandbox instance once (Kashflow + Dynamics AX), or again with ``reset``."""
+    if hub.exists(DEMO_INSTANCE):
+        if not reset:
+            return
+        hub.delete(DEMO_INSTANCE)
+    hub.create(erp="dynamics_ax", size=invoices, instance_id=DEMO_INSTANCE, tenant=DEMO_SUBDOMAIN,
+               label=DEMO_COMPANY, rng_seed=1)
+
+
+def demo_tenant_setup(*, password: str, connection_fields: dict) -> Tenant:
+    """Create (once) the demo tenant and point its sandbox connections at the demo instance."""
+    from integrations.sync.sandbox_setup import connect_sandbox
+
     connection.set_schema_to_public()
     tenant = Tenant.objects.filter(schema_name=DEMO_SUBDOMAIN).first()
     if tenant is None:
@@ -29,28 +41,5 @@ def demo_tenant_setup(*, password: str, creds: dict, kashflow_port: int, ax_port
         if owner and not owner.check_password(password):
             owner.set_password(password)
             owner.save(update_fields=["password"])
-        kf = _upsert_connection(
-            "Kashflow (sandbox)", System.KASHFLOW, kashflow_url(kashflow_port),
-            username=creds["kashflow"]["username"], password=creds["kashflow"]["password"],
-            memorable_word=creds["kashflow"]["memorable_word"], settings={},
-        )
-        ax = _upsert_connection(
-            "Dynamics AX (sandbox)", System.DYNAMICS_AX, ax_url(ax_port), username=creds["ax"]["username"],
-            password=creds["ax"]["password"], memorable_word="",
-            settings={"company": creds["ax"]["company"], "auth": "basic"},
-        )
-        Flow.objects.update_or_create(
-            key="kashflow_invoices_to_ax",
-            defaults={"name": "Kashflow sales invoices → AX free-text invoices", "source": kf, "target": ax,
-                      "options": {"paid_only": True}},
-        )
+        connect_sandbox(instance_id=DEMO_INSTANCE, fields=connection_fields)
     return tenant
-
-
-def _upsert_connection(name, system, url, *, username, password, memorable_word, settings) -> Connection:
-    conn = Connection.objects.filter(system=system, is_sandbox=True).first() or Connection(system=system,
-                                                                                           is_sandbox=True)
-    conn.name, conn.base_url, conn.username = name, url, username
-    conn.password, conn.memorable_word, conn.settings = password, memorable_word, settings
-    conn.save()
-    return conn

@@ -101,6 +101,15 @@ class AgentClient:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/v1/health")
 
+    def check(self) -> str:
+        """What a connection test shows: the agent answers and accepts our key."""
+        health = self.health()
+        if health.get("session", "ok") != "ok":
+            raise ConfigurationError(f"The Sage 100 agent answers but cannot open Sage: {health['session']}",
+                                     system=SYSTEM)
+        company = health.get("company") or ""
+        return f"the Ledgerbridge agent{f' for company {company}' if company else ''}"
+
     def apply(self, operations: Sequence[Mapping[str, Any]]) -> list[OperationResult]:
         """Apply a batch; results in the same order. Failed operations do not raise: check ``.ok``/``.error()``."""
         if not operations:

@@ -35,8 +35,17 @@ def ax_client_for(connection: Connection):
     )
 
 
+def sage_agent_client_for(connection: Connection):
+    from integrations.sage100.agent_client import AgentClient
+
+    _expect(connection, System.SAGE100)
+    return AgentClient(connection.base_url, str(connection.password or ""),
+                       timeout=float(connection.settings.get("timeout", 120)))
+
+
 def client_for(connection: Connection):
-    factories = {System.KASHFLOW: kashflow_client_for, System.DYNAMICS_AX: ax_client_for}
+    factories = {System.KASHFLOW: kashflow_client_for, System.DYNAMICS_AX: ax_client_for,
+                 System.SAGE100: sage_agent_client_for}
     try:
         return factories[connection.system](connection)
     except KeyError:

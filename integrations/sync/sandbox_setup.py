@@ -44,6 +44,7 @@ def connect_sandbox(*, instance_id: str, fields: dict[str, dict[str, Any]]) -> S
         conn.status, conn.status_message = Connection.Status.UNTESTED, ""
         conn.save()
         connections[system] = conn
+    _switch_off_mixed_flows(instance_id)
     flows = []
     for key, definition in FLOWS.items():
         source = connections.get(definition.source_system)
@@ -56,9 +57,21 @@ def connect_sandbox(*, instance_id: str, fields: dict[str, dict[str, Any]]) -> S
         if (flow.source_id, flow.target_id) != (source.pk, target.pk) and (
                 flow.source.is_sandbox and flow.target.is_sandbox):
             flow.source, flow.target = source, target
-            flow.save(update_fields=["source", "target"])
+        flow.enabled = True
+        flow.save()
         flows.append(flow)
     return SandboxIntegration(instance_id, connections, flows)
+
+
+def _switch_off_mixed_flows(instance_id: str) -> None:
+    """A flow whose ends now belong to two different sandbox instances would move one company's data into
+    another's: switch it off (it comes back when a sandbox of its own pair is started)."""
+    for flow in Flow.objects.select_related("source", "target").filter(source__is_sandbox=True,
+                                                                       target__is_sandbox=True):
+        ends = {flow.source.settings.get("sandbox_instance"), flow.target.settings.get("sandbox_instance")}
+        if len(ends) > 1 and flow.enabled:
+            flow.enabled = False
+            flow.save(update_fields=["enabled"])
 
 
 def sandbox_instance_ids() -> list[str]:

@@ -1,54 +1,56 @@
-"""Sandbox systems served in-process on loopback, and a tenant wired to them."""
+"""Sandbox systems served in-process on loopback, the way the product serves them, and a tenant wired to them.
+
+One set of sandbox servers per test session; every test gets fresh instances (so faults and data never leak
+between tests), created through the same hub the portal's "Start a sandbox integration" uses.
+"""
 
 from __future__ import annotations
 
+import itertools
+from types import SimpleNamespace
+
 import pytest
 
-from integrations.core.wsgi import ServerThread
-from integrations.sandboxes_legacy import AX_COMPANY, AX_PORT_NAME, ax_customers_from_kashflow
+from integrations.sandboxes import Ports, SandboxServers
 
-KF_USER, KF_PASSWORD, KF_WORD = "studio@sandbox.kashflow.test", "kf-sandbox-pass-1", "pineapple"
-AX_USER, AX_PASSWORD = "CONTOSO\\svc-ledgerbridge", "ax-sandbox-pass-1"
+_ids = itertools.count(1)
 
 
-@pytest.fixture
-def kashflow_sandbox():
-    from integrations.kashflow.sandbox.app import create_app
-    from integrations.kashflow.sandbox.seed import seed
-    from integrations.kashflow.sandbox.store import Store
-
-    store = Store(":memory:")
-    seed(store, customers=6, invoices=30, username=KF_USER, password=KF_PASSWORD, memorable_word=KF_WORD)
-    app = create_app(store)
-    with ServerThread(app) as server:
-        server.store, server.app = store, app
-        yield server
+@pytest.fixture(scope="session")
+def sandbox_servers(tmp_path_factory):
+    with SandboxServers(tmp_path_factory.mktemp("sandboxes"), Ports.ephemeral()) as servers:
+        yield servers
 
 
-@pytest.fixture
-def ax_sandbox(kashflow_sandbox):
-    from integrations.dynamics_ax.sandbox.app import create_app
-    from integrations.dynamics_ax.sandbox.seed import seed
-    from integrations.dynamics_ax.sandbox.store import AxStore
+def _instance(servers: SandboxServers, erp: str, size: int = 30) -> SimpleNamespace:
+    instance = servers.hub.create(erp=erp, size=size, instance_id=f"e2e-{next(_ids)}", rng_seed=7)
+    return SimpleNamespace(id=instance.id, fields=servers.connection_fields(instance.id), hub=servers.hub)
 
-    store = AxStore(":memory:")
-    seed(store, customers=ax_customers_from_kashflow(kashflow_sandbox.store))
-    app = create_app(store, port_name=AX_PORT_NAME, users={AX_USER: AX_PASSWORD})
-    with ServerThread(app) as server:
-        server.store, server.app = store, app
-        yield server
+
+def _system(instance: SimpleNamespace, name: str) -> SimpleNamespace:
+    app = instance.hub.app(name, instance.id)
+    return SimpleNamespace(app=app, store=app.store, fields=instance.fields[name])
 
 
 @pytest.fixture
-def invoice_flow(tenant, kashflow_sandbox, ax_sandbox):
-    from integrations.sync.models import Connection, Flow
+def ax_pair(sandbox_servers):
+    return _instance(sandbox_servers, "dynamics_ax")
 
-    kf = Connection.objects.create(
-        name="Kashflow (sandbox)", system="kashflow", base_url=f"{kashflow_sandbox.url}/v2", username=KF_USER,
-        password=KF_PASSWORD, memorable_word=KF_WORD, is_sandbox=True)
-    ax = Connection.objects.create(
-        name="Dynamics AX (sandbox)", system="dynamics_ax", is_sandbox=True,
-        base_url=f"{ax_sandbox.url}/MicrosoftDynamicsAXAif60/{AX_PORT_NAME}/xppservice.svc",
-        username=AX_USER, password=AX_PASSWORD, settings={"company": AX_COMPANY, "auth": "basic"})
-    return Flow.objects.create(key="kashflow_invoices_to_ax", name="Invoices to AX", source=kf, target=ax,
-                               options={"paid_only": True})
+
+@pytest.fixture
+def kashflow_sandbox(ax_pair):
+    return _system(ax_pair, "kashflow")
+
+
+@pytest.fixture
+def ax_sandbox(ax_pair):
+    return _system(ax_pair, "dynamics_ax")
+
+
+@pytest.fixture
+def invoice_flow(tenant, ax_pair, kashflow_sandbox, ax_sandbox):
+    """The tenant wired to the instance exactly as "Start a sandbox integration" wires it."""
+    from integrations.sync.sandbox_setup import connect_sandbox
+
+    flows = connect_sandbox(instance_id=ax_pair.id, fields=ax_pair.fields).flows
+    return next(f for f in flows if f.key == "kashflow_invoices_to_ax")

@@ -131,3 +131,9 @@ def test_result_codes_the_client_does_not_know_are_validation_errors():
     session = OperationResult.from_json({"ret": 0, "code": "session_failed", "last_error": "External access"})
     assert isinstance(session.error(), ConfigurationError)
     assert OperationResult.from_json({"ret": 1, "code": "ok"}).error() is None
+
+
+def test_check_is_what_a_connection_test_shows(sandbox):
+    assert "company ABC" in sandbox.client().check()
+    with pytest.raises(AuthError):
+        AgentClient(sandbox.url, "not-the-key").check()

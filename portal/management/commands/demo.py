@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
-from integrations import sandboxes
+from integrations.sandboxes import DEFAULT_PORTS, SandboxHub
 from portal.db import var_dir
 
 BASE = Path(__file__).resolve().parents[3]
@@ -27,34 +27,39 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(settings.PORTAL_PORT))
-        parser.add_argument("--kashflow-port", type=int, default=sandboxes.DEFAULT_KASHFLOW_PORT)
-        parser.add_argument("--ax-port", type=int, default=sandboxes.DEFAULT_AX_PORT)
-        parser.add_argument("--invoices", type=int, default=60, help="sandbox invoices to seed (first run)")
+        for name, default in DEFAULT_PORTS.items():
+            parser.add_argument(f"--{name.replace('_', '-')}-port", type=int, default=default, dest=f"{name}_port",
+                                help=f"sandbox {name} port")
+        parser.add_argument("--invoices", type=int, default=200, help="sandbox invoices to seed (first run)")
         parser.add_argument("--reset-sandboxes", action="store_true", help="re-seed the sandbox systems")
         parser.add_argument("--no-serve", action="store_true", help="set everything up, then exit")
 
-    def handle(self, *args, port, kashflow_port, ax_port, invoices, reset_sandboxes, no_serve, **options):
-        for p in (port, kashflow_port, ax_port):
+    def handle(self, *args, port, invoices, reset_sandboxes, no_serve, **options):
+        sandbox_ports = {name: options[f"{name}_port"] for name in DEFAULT_PORTS}
+        for p in (port, *sandbox_ports.values()):
             if not no_serve and _port_busy(p):
                 raise CommandError(f"Port {p} is already in use (is another demo running?).")
         self.stdout.write("Migrating the database…")
         call_command("migrate_schemas", interactive=False, verbosity=0)
         state = _demo_state()
-        creds = sandboxes.prepare(var_dir(), invoices=invoices, reset=reset_sandboxes)
-        from portal.demo import demo_tenant_setup
+        from portal.demo import DEMO_INSTANCE, demo_sandbox, demo_tenant_setup
 
-        tenant = demo_tenant_setup(password=state["password"], creds=creds, kashflow_port=kashflow_port,
-                                   ax_port=ax_port)
+        self.stdout.write("Preparing the sandbox systems…")
+        hub = SandboxHub(settings.SANDBOX_ROOT)
+        demo_sandbox(hub, invoices=invoices, reset=reset_sandboxes)
+        fields = hub.connection_fields(
+            DEMO_INSTANCE, {name: f"http://127.0.0.1:{p}" for name, p in sandbox_ports.items() if name != "control"})
+        tenant = demo_tenant_setup(password=state["password"], connection_fields=fields)
         _ensure_staff(state["password"])
         if no_serve:
             self._banner(port, state)
             return
         children = []
         try:
-            children.append(_spawn([sys.executable, "-m", "integrations.sandboxes", "serve", "--var", str(var_dir()),
-                                    "--kashflow-port", str(kashflow_port), "--ax-port", str(ax_port)]))
-            _wait_for_port(kashflow_port)
-            _wait_for_port(ax_port)
+            children.append(_spawn([sys.executable, "manage.py", "sandbox", "serve", *[
+                arg for name, p in sandbox_ports.items() for arg in (f"--{name.replace('_', '-')}-port", str(p))]]))
+            for p in sandbox_ports.values():
+                _wait_for_port(p)
             children.append(_spawn([sys.executable, "manage.py", "qcluster"]))
             children.append(_spawn([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]))
             _wait_for_port(port, timeout=60)
@@ -99,6 +104,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  Sign up     http://localhost:{port}/signup/")
         self.stdout.write("  Sync now    .venv/bin/python manage.py sync_now --tenant demo "
                           "--flow kashflow_invoices_to_ax")
+        self.stdout.write("  Sandboxes   .venv/bin/python manage.py sandbox list    "
+                          "(docs/sandbox.md: seed, inspect, faults)")
         self.stdout.write(f"{line}\n  Ctrl-C stops everything.\n")
 
 
