@@ -16,6 +16,7 @@ import platform
 import resource
 import secrets
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,15 +43,9 @@ def main() -> int:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from integrations.core.wsgi import ServerThread
-    from integrations.dynamics_ax.sandbox.app import create_app as ax_app
-    from integrations.dynamics_ax.sandbox.seed import seed as seed_ax
-    from integrations.dynamics_ax.sandbox.store import AxStore
-    from integrations.kashflow.sandbox.app import create_app as kf_app
-    from integrations.kashflow.sandbox.seed import seed as seed_kf
-    from integrations.kashflow.sandbox.store import Store
-    from integrations.sandboxes_legacy import AX_COMPANY, AX_PORT_NAME, ax_customers_from_kashflow
-    from integrations.sync.models import Connection, Flow, SyncRun
+    from integrations.sandboxes import Ports, SandboxServers
+    from integrations.sync.models import SyncRun
+    from integrations.sync.sandbox_setup import connect_sandbox
     from integrations.sync.services import flow_run_request
     from portal.tenants.models import Tenant
     from portal.tenants.services import tenant_create
@@ -61,21 +56,11 @@ def main() -> int:
         sub = f"bench-{secrets.token_hex(3)}"
         tenant = tenant_create(company_name="Benchmark", subdomain=sub, owner_email="bench@example.test",
                                owner_password=secrets.token_urlsafe(16)).tenant
-        kf_store, ax_store = Store(":memory:"), AxStore(":memory:")
-        seed_kf(kf_store, customers=max(6, count // 20), invoices=count, username="u", password="p" * 12,
-                memorable_word="pineapple")
-        seed_ax(ax_store, customers=ax_customers_from_kashflow(kf_store))
         try:
-            with ServerThread(kf_app(kf_store)) as kf, ServerThread(
-                ax_app(ax_store, port_name=AX_PORT_NAME, users={"svc": "pw" * 8})
-            ) as ax, schema_context(tenant.schema_name):
-                source = Connection.objects.create(name="KF", system="kashflow", base_url=f"{kf.url}/v2",
-                                                   username="u", password="p" * 12, memorable_word="pineapple")
-                target = Connection.objects.create(
-                    name="AX", system="dynamics_ax", username="svc", password="pw" * 8,
-                    base_url=f"{ax.url}/MicrosoftDynamicsAXAif60/{AX_PORT_NAME}/xppservice.svc",
-                    settings={"company": AX_COMPANY, "auth": "basic"})
-                flow = Flow.objects.create(key="kashflow_invoices_to_ax", name="bench", source=source, target=target)
+            with tempfile.TemporaryDirectory() as tmp, SandboxServers(Path(tmp), Ports.ephemeral()) as servers, \
+                    schema_context(tenant.schema_name):
+                servers.hub.create(erp="dynamics_ax", size=count, instance_id="bench", rng_seed=1)
+                flow = connect_sandbox(instance_id="bench", fields=servers.connection_fields("bench")).flows[0]
                 timings = []
                 for _ in range(2):
                     start = time.perf_counter()
