@@ -123,7 +123,7 @@ class ControlApp:
 
         @r.route("GET", "/instances/{id}/faults/{system}")
         def read_faults(request: Request) -> Response:
-            return Response.json(hub.set_faults(request.params["id"], request.params["system"], {}, merge=True))
+            return Response.json(hub.faults(request.params["id"], request.params["system"]))
 
         @r.route("PUT", "/instances/{id}/faults/{system}")
         def put_faults(request: Request) -> Response:

@@ -215,11 +215,17 @@ class SandboxHub:
     def mount(self, system: str) -> Mount:
         return Mount(lambda name: self.app(system, name))
 
-    def set_faults(self, instance_id: str, system: str, config: dict[str, Any], *, merge: bool = False) -> dict:
+    def _served(self, instance_id: str, system: str) -> SandboxApp:
         instance = self.get(instance_id)
         if system not in instance.systems:
             raise SandboxError(f"instance '{instance_id}' has no {system}; it has {', '.join(instance.systems)}", 404)
-        app = self.app(system, instance_id)
+        return self.app(system, instance_id)
+
+    def faults(self, instance_id: str, system: str) -> dict:
+        return self._served(instance_id, system).faults.snapshot()
+
+    def set_faults(self, instance_id: str, system: str, config: dict[str, Any], *, merge: bool = False) -> dict:
+        app = self._served(instance_id, system)
         try:
             (app.faults.update if merge else app.faults.set)(config)
         except ValueError as exc:

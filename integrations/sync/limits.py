@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 from django.db import connection as db
@@ -88,16 +88,14 @@ class ConnectionGate:
         if not self._failures_seen:
             return
         self._failures_seen = False
-        reopened = ConnectionThrottle.objects.filter(connection=self.conn).exclude(
-            breaker=ConnectionThrottle.Breaker.CLOSED, failures_in_a_row=0)
-        was_paused = reopened.exclude(breaker=ConnectionThrottle.Breaker.CLOSED).exists()
-        ConnectionThrottle.objects.filter(connection=self.conn).update(
+        row = ConnectionThrottle.objects.filter(connection=self.conn)
+        was_paused = row.exclude(breaker=ConnectionThrottle.Breaker.CLOSED).exists()
+        row.update(
             breaker=ConnectionThrottle.Breaker.CLOSED, failures_in_a_row=0, open_count=0, open_until=None, reason="")
         if was_paused:
             Connection.objects.filter(pk=self.conn.pk, status=Connection.Status.PAUSED).update(
                 status=Connection.Status.OK, status_message="Working again.", last_checked_at=timezone.now())
             log.info("connection %s resumed", self.conn.pk)
-            _notify("connection_resumed", self.conn, "")
 
     def record_failure(self, error: ConnectorError) -> None:
         """Count a transient failure; open the breaker (pause the connection) at the threshold."""
@@ -124,7 +122,6 @@ class ConnectionGate:
             Connection.objects.filter(pk=self.conn.pk).update(status=Connection.Status.PAUSED,
                                                               status_message=message[:500], last_checked_at=now)
             log.warning("connection %s paused for %.0f s: %s", self.conn.pk, cooldown, reason)
-            _notify("connection_paused", self.conn, message)
 
     # ------------------------------------------------------------------ rate and budget
 
@@ -242,17 +239,3 @@ class ConnectionGate:
                 continue
             self.record_success()
             return result
-
-
-def _notify(kind: str, conn: Connection, message: str) -> None:
-    """Hook for alerts (in-app and e-mail digests are built on it)."""
-    try:
-        from integrations.sync import alerts
-    except ImportError:
-        return
-    alerts.connection_event(kind, conn, message)
-
-
-def paused_until(conn: Connection) -> datetime | None:
-    row = ConnectionThrottle.objects.filter(connection=conn, breaker=ConnectionThrottle.Breaker.OPEN).first()
-    return row.open_until if row else None
