@@ -75,6 +75,7 @@ TENANT_APPS = [
     "django.contrib.messages",
     "portal.accounts",
     "integrations.sync",
+    "mapping",
 ]
 INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
 

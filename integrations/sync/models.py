@@ -7,6 +7,7 @@ after the call, so a worker killed at any point loses nothing and posts nothing 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -139,8 +140,15 @@ class SyncRun(models.Model):
     records_posted = models.PositiveIntegerField(default=0)
     records_skipped = models.PositiveIntegerField(default=0)
     records_failed = models.PositiveIntegerField(default=0)
+    records_held = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    mapping_version = models.ForeignKey("mapping.MappingVersion", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    resumed_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    target_calls = models.PositiveIntegerField(default=0, help_text="Write calls made to the target.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -154,6 +162,17 @@ class SyncRun(models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+
+class Resolution(models.TextChoices):
+    """What became of a record that needed a person (an error or a hold)."""
+
+    AUTO_RESOLVED = "auto_resolved", "Posted by a later run"
+    IGNORED = "ignored", "Ignored"
+    REPLAYED = "replayed", "Replayed"
+    EDITED = "edited", "Edited and retried"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
 
 
 class SyncRecord(models.Model):
@@ -177,6 +196,24 @@ class SyncRecord(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     error_kind = models.CharField(max_length=20, blank=True)
+    error_code = models.CharField(max_length=60, blank=True, help_text="The system's or the mapping's error code.")
+    suggested_fix = models.TextField(blank=True)
+    mapping_version = models.ForeignKey("mapping.MappingVersion", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="records", help_text="The mapping that last transformed it.")
+    # Outbox: set (and committed) before the write leaves, cleared when the outcome is known. A record still
+    # carrying one after a crash is re-sent with the same message id, which the target recognises.
+    message_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # Record-level lease: the run working on it, until when (a dead worker's lease simply expires).
+    lease_run = models.PositiveBigIntegerField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    hold_reason = models.CharField(max_length=300, blank=True)
+    # Queued for replay: "ran" = with the mapping version that ran, "current" = with the published one.
+    replay_mapping = models.CharField(max_length=8, blank=True)
+    original_payload = models.JSONField(null=True, blank=True, help_text="The payload as extracted, when edited.")
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -186,7 +223,9 @@ class SyncRecord(models.Model):
             models.UniqueConstraint(fields=["flow", "entity", "source_id", "source_version"],
                                     name="syncrecord_source_version_unique"),
         ]
-        indexes = [models.Index(fields=["flow", "status"])]
+        indexes = [models.Index(fields=["flow", "status"]),
+                   models.Index(fields=["flow", "entity", "source_id"]),
+                   models.Index(fields=["flow", "status", "-updated_at"], name="syncrecord_inbox")]
 
     def __str__(self) -> str:
         return f"{self.entity} {self.source_id} ({self.status})"
@@ -269,3 +308,90 @@ class InboundWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event or 'event'} {self.delivery_id or self.pk} ({self.status})"
+
+
+class SourceState(models.Model):
+    """What the engine last saw of each source record (change detection without a modified-since filter).
+
+    ``digest`` is the hash of the record as listed; it is written only in the transaction that settles the
+    record (posted, skipped, held, failed for good), so anything unsettled is seen as changed next run.
+    """
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="source_states")
+    stream = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=120)
+    number = models.BigIntegerField(null=True, blank=True)
+    digest = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["flow", "stream", "source_id"], name="sourcestate_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.stream} {self.source_id}"
+
+
+class FlowCursor(models.Model):
+    """Where a flow's stream got to: a timestamp + ids at it, or a number watermark. Advanced only after the
+    records it covers are committed."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="cursors")
+    stream = models.CharField(max_length=40)
+    value = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["flow", "stream"], name="flowcursor_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.flow.key}/{self.stream}: {self.value}"
+
+
+class FlowSchedule(models.Model):
+    """When a flow runs by itself: every N minutes (1 or more) or a cron expression (UTC)."""
+
+    class Kind(models.TextChoices):
+        INTERVAL = "interval", "Every N minutes"
+        CRON = "cron", "Cron expression"
+
+    flow = models.OneToOneField(Flow, on_delete=models.CASCADE, related_name="schedule")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INTERVAL)
+    interval_minutes = models.PositiveIntegerField(default=15)
+    cron = models.CharField(max_length=120, blank=True)
+    enabled = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"schedule of {self.flow}"
+
+
+class Notification(models.Model):
+    """An in-app alert; e-mailed to the tenant's admins in a digest (one e-mail per window, not a storm)."""
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    kind = models.CharField(max_length=40)
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.WARNING)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    connection = models.ForeignKey(Connection, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="notifications")
+    dedup_key = models.CharField(max_length=120, blank=True, db_index=True,
+                                 help_text="One open notification per key (an episode), e.g. flow:3:failing.")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="When the episode ended.")
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["emailed_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.title

@@ -21,9 +21,12 @@ class FlowBusy(Exception):
     pass
 
 
-def flow_run_request(*, flow: Flow, trigger: str = SyncRun.Trigger.MANUAL, inline: bool = False) -> SyncRun:
+def flow_run_request(*, flow: Flow, trigger: str = SyncRun.Trigger.MANUAL, inline: bool = False,
+                     requested_by=None, resumed_from: SyncRun | None = None) -> SyncRun:
     """Create a queued run and hand it to the worker (or run it right here when ``inline``)."""
-    run = SyncRun.objects.create(flow=flow, trigger=trigger, status=SyncRun.Status.QUEUED)
+    user = requested_by if getattr(requested_by, "is_authenticated", False) else None
+    run = SyncRun.objects.create(flow=flow, trigger=trigger, status=SyncRun.Status.QUEUED, requested_by=user,
+                                 resumed_from=resumed_from)
     task_id = enqueue_for_tenant(db_connection.schema_name, "integrations.sync.services.execute_run", run.pk,
                                  task_name=f"{db_connection.schema_name}:{flow.key}:run{run.pk}", sync=inline)
     SyncRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
