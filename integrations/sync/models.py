@@ -128,6 +128,7 @@ class SyncRun(models.Model):
         SCHEDULE = "schedule", "Schedule"
         WEBHOOK = "webhook", "Webhook"
         REPLAY = "replay", "Replay"
+        RESUME = "resume", "Resumed by the watchdog"
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
     trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
