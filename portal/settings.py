@@ -178,7 +178,13 @@ if os.environ.get("REDIS_URL"):
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Sync engine: first backoff step of the retry policy and first breaker cool-down (tests shrink both).
+SYNC_RETRY_BASE_SECONDS = float(os.environ.get("LEDGERBRIDGE_RETRY_BASE", "0.5"))
+SYNC_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("LEDGERBRIDGE_BREAKER_COOLDOWN", "30"))
+
 if TESTING:
+    SYNC_RETRY_BASE_SECONDS = 0.01
+    SYNC_BREAKER_COOLDOWN_SECONDS = 0.5
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LOGGING = {

@@ -36,9 +36,15 @@ def _block_network():
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings():
+    import os
+
+    from django.conf import settings
+
     from portal.db import ensure_embedded_postgres
 
     ensure_embedded_postgres()
+    # One test database per pytest process, so two suites on one machine never drop each other's.
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_ledgerbridge_{os.getpid()}"
 
 
 TEST_TENANTS = {"alpha": "Alpha Print Ltd", "beta": "Beta Supplies Ltd"}

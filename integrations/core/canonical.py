@@ -77,6 +77,28 @@ class SalesInvoice:
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SalesInvoice:
+        """The record back from its stored (JSON) form; ValueError/KeyError/InvalidOperation when malformed."""
+        lines = tuple(
+            InvoiceLine(
+                number=int(line.get("number") or 0), description=str(line.get("description") or ""),
+                quantity=Decimal(str(line["quantity"])), unit_price=Decimal(str(line["unit_price"])),
+                net_amount=Decimal(str(line["net_amount"])), tax_amount=Decimal(str(line.get("tax_amount") or 0)),
+                tax_rate=None if line.get("tax_rate") in (None, "") else Decimal(str(line["tax_rate"])),
+                account_code=str(line["account_code"]), product_code=str(line.get("product_code") or ""))
+            for line in data.get("lines") or ())
+        due = data.get("due_date")
+        return cls(
+            source_system=str(data.get("source_system") or ""), source_id=str(data["source_id"]),
+            number=str(data["number"]), customer_code=str(data["customer_code"]),
+            customer_name=str(data.get("customer_name") or ""), issue_date=date.fromisoformat(data["issue_date"]),
+            due_date=date.fromisoformat(due) if due else None, currency=str(data["currency"]),
+            exchange_rate=Decimal(str(data.get("exchange_rate") or 1)), net_amount=Decimal(str(data["net_amount"])),
+            tax_amount=Decimal(str(data["tax_amount"])), gross_amount=Decimal(str(data["gross_amount"])),
+            paid_amount=Decimal(str(data.get("paid_amount") or 0)), status=str(data.get("status") or ""),
+            customer_reference=str(data.get("customer_reference") or ""), lines=lines)
+
     @property
     def version(self) -> str:
         return content_hash(self.to_dict())[:32]

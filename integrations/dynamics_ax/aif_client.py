@@ -246,6 +246,29 @@ class AifClient:
         result = self._call("FreeTextInvoiceService", "create", message_id=message_id, FreeTextInvoice=document)
         return self._first_key(result, "free-text invoice", message_id)
 
+    def create_free_text_invoices(self, documents: Sequence[dict[str, Any]], *, message_id: str) -> list[str]:
+        """Several free-text invoices in ONE create message (one AIF transaction: all are created or none).
+
+        ``documents`` are ``free_text_invoice_document`` results; returns the RecIds in the same order. A
+        repeat of ``message_id`` raises DuplicateError (AX already committed the whole message).
+        """
+        headers = [header for document in documents for header in document["CustInvoiceTable"]]
+        result = self._call("FreeTextInvoiceService", "create", message_id=message_id,
+                            FreeTextInvoice={"CustInvoiceTable": headers})
+        keys = [key.get("RecId", "") for key in entity_keys(result)]
+        if len(keys) != len(headers):
+            raise TargetValidationError(
+                f"AX accepted {len(headers)} free-text invoices but returned {len(keys)} keys.", system=SYSTEM,
+                payload={"message_id": message_id})
+        return keys
+
+    def find_free_text_invoice_keys(self, *, customer_ref: str, order_account: str | None = None) -> list[str]:
+        """RecIds of free-text invoices with this CustomerRef (and customer account), oldest first."""
+        criteria = [Criterion("CustInvoiceTable", "CustomerRef", customer_ref)]
+        if order_account:
+            criteria.append(Criterion("CustInvoiceTable", "OrderAccount", order_account))
+        return self._find_keys("FreeTextInvoiceService", criteria, "RecId")
+
     def create_general_journal(self, journal: Mapping[str, Any], *, message_id: str) -> str:
         """GeneralJournalService.create of one journal (LedgerJournalTable fields with ``LedgerJournalTrans``
         lines); returns the JournalNum. Vouchers that do not balance raise TargetValidationError code

@@ -9,18 +9,27 @@ from integrations.core.errors import ConfigurationError
 from integrations.sync.models import Connection, System
 
 
-def kashflow_client_for(connection: Connection):
+def _session(gate):
+    """A session that meters every request through the connection's shared limits (or a plain one)."""
+    if gate is None:
+        return None
+    from integrations.sync.limits import GatedSession
+
+    return GatedSession(gate)
+
+
+def kashflow_client_for(connection: Connection, *, gate=None):
     from integrations.kashflow.client import KashflowClient
 
     _expect(connection, System.KASHFLOW)
     return KashflowClient(
         connection.base_url, connection.username, str(connection.password or ""),
         str(connection.memorable_word or ""),
-        timeout=float(connection.settings.get("timeout", 30)),
+        timeout=float(connection.settings.get("timeout", 30)), session=_session(gate),
     )
 
 
-def ax_client_for(connection: Connection):
+def ax_client_for(connection: Connection, *, gate=None):
     from integrations.dynamics_ax.aif_client import AifClient
 
     _expect(connection, System.DYNAMICS_AX)
@@ -32,25 +41,27 @@ def ax_client_for(connection: Connection):
         connection.base_url, company=company, username=connection.username,
         password=str(connection.password or ""), auth=options.get("auth", "ntlm"),
         wsdl_url=options.get("wsdl_url") or None, timeout=float(options.get("timeout", 60)),
+        session=_session(gate),
     )
 
 
-def sage_agent_client_for(connection: Connection):
+def sage_agent_client_for(connection: Connection, *, gate=None):
     from integrations.sage100.agent_client import AgentClient
 
     _expect(connection, System.SAGE100)
     return AgentClient(connection.base_url, str(connection.password or ""),
-                       timeout=float(connection.settings.get("timeout", 120)))
+                       timeout=float(connection.settings.get("timeout", 120)), session=_session(gate))
 
 
-def client_for(connection: Connection):
+def client_for(connection: Connection, *, gate=None):
     factories = {System.KASHFLOW: kashflow_client_for, System.DYNAMICS_AX: ax_client_for,
                  System.SAGE100: sage_agent_client_for}
     try:
-        return factories[connection.system](connection)
+        factory = factories[connection.system]
     except KeyError:
         raise ConfigurationError(f"{connection.get_system_display()} connections are not supported yet",
                                  system=connection.get_system_display()) from None
+    return factory(connection, gate=gate)
 
 
 def _expect(connection: Connection, system: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from integrations.sync.models import Binding, Flow, SyncRecord, SyncRun
 
 log = logging.getLogger("ledgerbridge.sync")
 
-HEARTBEAT_EVERY = 10  # records
+HEARTBEAT_SECONDS = 2.0  # at most this often a running run writes its progress
 
 
 class FlowAborted(Exception):
@@ -66,44 +67,66 @@ def record_lock(key: str) -> Iterator[None]:
 
 @dataclass
 class RunRecorder:
-    """Keeps a SyncRun's counters and heartbeat current while a flow runs."""
+    """Keeps a SyncRun's counters, progress and heartbeat current while a flow runs.
+
+    The heartbeat is written at most every ``HEARTBEAT_SECONDS`` (and whenever asked), so a long run shows
+    progress and the watchdog can tell a live run from one whose worker died.
+    """
 
     run: SyncRun
-    _since_beat: int = 0
+    _last_beat: float = 0.0
     errors: list[str] = field(default_factory=list)
+    retrying: int = 0  # records that could not be posted yet (transient) and wait for the next run
+    last_transient: str = ""
+
+    def retry_later(self, n: int, error: str) -> None:
+        self.retrying += n
+        self.last_transient = error
+
+    FIELDS = {"seen": "records_seen", "posted": "records_posted", "skipped": "records_skipped",
+              "failed": "records_failed", "held": "records_held"}
 
     def start(self) -> None:
         now = timezone.now()
         self.run.status = SyncRun.Status.RUNNING
         self.run.started_at = self.run.started_at or now
         self.run.heartbeat_at = now
-        self.run.save(update_fields=["status", "started_at", "heartbeat_at"])
+        self.run.save(update_fields=["status", "started_at", "heartbeat_at", "mapping_version"])
+        self._last_beat = time.monotonic()
 
-    def count(self, outcome: str) -> None:
-        field_name = {"seen": "records_seen", "posted": "records_posted", "skipped": "records_skipped",
-                      "failed": "records_failed"}[outcome]
-        setattr(self.run, field_name, getattr(self.run, field_name) + 1)
-        self._since_beat += 1
-        if self._since_beat >= HEARTBEAT_EVERY:
+    def count(self, outcome: str, n: int = 1) -> None:
+        if n <= 0:
+            return
+        field_name = self.FIELDS[outcome]
+        setattr(self.run, field_name, getattr(self.run, field_name) + n)
+        if time.monotonic() - self._last_beat >= HEARTBEAT_SECONDS:
             self.beat()
 
     def beat(self) -> None:
-        self._since_beat = 0
+        self._last_beat = time.monotonic()
         self.run.heartbeat_at = timezone.now()
-        self.run.save(update_fields=["heartbeat_at", "records_seen", "records_posted", "records_skipped",
-                                     "records_failed"])
+        self.run.save(update_fields=["heartbeat_at", "target_calls", *self.FIELDS.values()])
 
     def finish(self, *, error: str = "") -> SyncRun:
         run = self.run
         if error:
             run.status = SyncRun.Status.FAILED
             run.message = error
-        elif run.records_failed:
+        elif run.records_failed or self.retrying:
             run.status = SyncRun.Status.PARTIAL
-            run.message = f"{run.records_failed} record(s) need attention in the error inbox."
+            parts = []
+            if run.records_failed:
+                parts.append(f"{run.records_failed} record(s) need attention in the error inbox.")
+            if self.retrying:
+                parts.append(f"{self.retrying} record(s) could not be posted yet and are retried by the next run "
+                             f"(last error: {self.last_transient[:200]}).")
+            run.message = " ".join(parts)
         else:
             run.status = SyncRun.Status.SUCCEEDED
             run.message = ""
+        if not error and run.records_held:
+            run.message = (run.message + " " if run.message else "") + \
+                f"{run.records_held} record(s) wait for approval."
         run.finished_at = run.heartbeat_at = timezone.now()
         run.save()
         return run

@@ -24,8 +24,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
+
+import requests
 
 from django.db import connection as db
 from django.utils import timezone
@@ -64,6 +67,7 @@ class ConnectionGate:
         self.sleep = sleep
         self.max_wait = max_wait
         self._failures_seen = False
+        self._next_check = 0.0
         self._limited = bool(connection.rate_per_second or connection.daily_budget)
         ConnectionThrottle.objects.get_or_create(connection=connection,
                                                  defaults={"tokens": float(max(1, connection.burst))})
@@ -71,9 +75,15 @@ class ConnectionGate:
     # ------------------------------------------------------------------ circuit breaker
 
     def check(self) -> None:
-        """Raise CircuitOpen while paused; move an expired pause to half-open (the next call is a trial)."""
+        """Raise CircuitOpen while paused; move an expired pause to half-open (the next call is a trial).
+
+        While all is well the shared state is read at most once a second per gate (another worker's pause
+        is noticed within that second)."""
+        if not self._failures_seen and time.monotonic() < self._next_check:
+            return
         row = ConnectionThrottle.objects.get(connection=self.conn)
         if row.breaker == ConnectionThrottle.Breaker.CLOSED:
+            self._next_check = time.monotonic() + 1.0
             return
         self._failures_seen = True
         now = timezone.now()
@@ -213,14 +223,22 @@ class ConnectionGate:
 
     # ------------------------------------------------------------------ the whole thing
 
-    def call(self, fn: Callable[[], T], *, cost: int = 1) -> T:
-        """Check the breaker, take a token and a slot, call; retry transient failures with backoff."""
+    def call(self, fn: Callable[[], T], *, cost: int = 1, metered: bool = True) -> T:
+        """Check the breaker, take a token and a slot, call; retry transient failures with backoff.
+
+        ``metered=False`` when ``fn`` talks through a :class:`GatedSession` of this gate, which already takes a
+        token and a slot for every HTTP request it sends (logins and paging included).
+        """
         self.check()
         attempt = 0
         while True:
-            self.acquire(cost)
+            if metered:
+                self.acquire(cost)
             try:
-                with self.slot():
+                if metered:
+                    with self.slot():
+                        result = fn()
+                else:
                     result = fn()
             except ConnectorError as error:
                 if error.kind != TRANSIENT or isinstance(error, CircuitOpen | BudgetExhausted):
@@ -239,3 +257,45 @@ class ConnectionGate:
                 continue
             self.record_success()
             return result
+
+
+class GatedSession(requests.Session):
+    """A requests session whose every HTTP request goes through the connection's shared limits.
+
+    Hand it to any protocol client (``KashflowClient(..., session=...)``, ``AifClient``, ``AgentClient``): each
+    request waits for a token of the shared bucket and a concurrency slot, counts against the daily budget,
+    and a ``Retry-After`` on a 429/503 answer blocks the bucket for every worker. Retrying is left to
+    :meth:`ConnectionGate.call` around the logical operation.
+    """
+
+    def __init__(self, gate: ConnectionGate) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def send(self, request, **kwargs):  # noqa: ANN001 - requests' signature
+        self.gate.acquire()
+        with self.gate.slot():
+            response = super().send(request, **kwargs)
+        if response.status_code in (429, 503):
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait:
+                self.gate.block_for(min(wait, self.gate.retry.max_retry_after))
+        return response
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds or an HTTP-date (RFC 9110); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -11,7 +11,7 @@ from integrations.core.errors import AUTH, CONFIGURATION, ConnectorError
 from integrations.sync.connectors import client_for
 from integrations.sync.engine import FlowAborted, RunRecorder, advisory_lock
 from integrations.sync.flows import FLOWS
-from integrations.sync.models import Connection, Flow, SyncRun
+from integrations.sync.models import Connection, Flow, SyncRecord, SyncRun
 from portal.tasks import enqueue_for_tenant
 
 log = logging.getLogger("ledgerbridge.sync")
@@ -72,11 +72,14 @@ def execute_run(run_id: int) -> dict:
 
 
 def _close_interrupted_runs(flow: Flow, *, current: SyncRun) -> None:
-    """Holding the flow lock proves no other run of this flow is alive: any 'running' one was cut off."""
+    """Holding the flow lock proves no other run of this flow is alive: any 'running' one was cut off, and
+    any record lease of the flow is left over from such a run."""
     SyncRun.objects.filter(flow=flow, status=SyncRun.Status.RUNNING).exclude(pk=current.pk).update(
         status=SyncRun.Status.FAILED, finished_at=timezone.now(),
         message=f"Interrupted (the worker stopped); run #{current.pk} resumed where it left off.",
     )
+    SyncRecord.objects.filter(flow=flow, lease_run__isnull=False).exclude(lease_run=current.pk).update(
+        lease_run=None, lease_until=None)
 
 
 # ConnectorError.system (the name clients put in their messages) -> the connection's system.

@@ -92,7 +92,7 @@ def test_check_lists_port_operations(endpoint: str) -> None:
         "CustomerService": ["create", "delete", "find", "findKeys", "read", "update"],
         "VendTableService": ["create", "delete", "find", "findKeys", "read", "update"],
         "ItemService": ["find", "findKeys", "read"],
-        "FreeTextInvoiceService": ["create"],
+        "FreeTextInvoiceService": ["create", "findKeys"],
         "GeneralJournalService": ["create", "read"],
         "CustPaymJournalService": ["create"],
     }

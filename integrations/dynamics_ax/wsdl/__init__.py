@@ -87,7 +87,7 @@ SERVICE_CATALOG: dict[str, ServiceSpec] = {
         "VendTableService", "Vendor", ("create", "read", "update", "delete", "find", "findKeys")
     ),
     "ItemService": ServiceSpec("ItemService", "Item", ("read", "find", "findKeys")),
-    "FreeTextInvoiceService": ServiceSpec("FreeTextInvoiceService", "FreeTextInvoice", ("create",)),
+    "FreeTextInvoiceService": ServiceSpec("FreeTextInvoiceService", "FreeTextInvoice", ("create", "findKeys")),
     "GeneralJournalService": ServiceSpec("GeneralJournalService", "LedgerGeneralJournal", ("create", "read")),
     "CustPaymJournalService": ServiceSpec("CustPaymJournalService", "CustPaymJournal", ("create",)),
 }

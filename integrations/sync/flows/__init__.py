@@ -1,9 +1,11 @@
-"""The flow catalogue: key -> definition. Later issues add every flow of both pairs here."""
+"""The flow catalogue: key -> definition. Each record-by-record flow is a RecordFlow run by the pipeline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from django.utils.module_loading import import_string
 
 from integrations.sync.models import System
 
@@ -15,14 +17,20 @@ class FlowDefinition:
     source_system: str
     target_system: str
     entity: str
-    run: Callable  # run(flow, recorder) -> None
+    spec: str  # dotted path of the RecordFlow subclass
     description: str = ""
 
+    def spec_class(self):
+        return import_string(self.spec)
 
-def _kashflow_invoices_to_ax(flow, recorder):
-    from integrations.sync.flows.kashflow_invoices_to_ax import run
+    def default_rules(self) -> dict[str, Any]:
+        module = import_string(self.spec.rsplit(".", 1)[0] + ".default_rules")
+        return module()
 
-    return run(flow, recorder)
+    def run(self, flow, recorder) -> None:
+        from integrations.sync.pipeline import Pipeline
+
+        Pipeline(flow, recorder, self.spec_class()).execute()
 
 
 FLOWS: dict[str, FlowDefinition] = {
@@ -32,7 +40,7 @@ FLOWS: dict[str, FlowDefinition] = {
         source_system=System.KASHFLOW,
         target_system=System.DYNAMICS_AX,
         entity="sales_invoice",
-        run=_kashflow_invoices_to_ax,
+        spec="integrations.sync.flows.kashflow_invoices_to_ax.KashflowInvoicesToAx",
         description="Paid (or all, if configured) Kashflow sales invoices become AX free-text invoices, "
                     "one per invoice, with lines on mapped main accounts and financial dimensions.",
     ),

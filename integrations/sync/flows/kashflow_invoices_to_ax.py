@@ -1,140 +1,194 @@
-"""Kashflow sales invoices -> Dynamics AX free-text invoices, record by record.
+"""Kashflow sales invoices -> Dynamics AX free-text invoices, record by record (batched to AX).
 
-read list page -> skip what is already bound -> fetch detail -> canonical -> persist SyncRecord
--> lock -> map -> create in AX with a MessageId derived from the idempotency key -> bind (own commit).
+Change detection: Kashflow has no modified-since filter for invoices, so each run lists invoices by number —
+incrementally, newest first, down to the watermark minus an overlap (numbers committed late are caught),
+and as a full sweep every ``full_sweep_minutes`` (status changes on older invoices, gaps far below the
+watermark) — and compares each listed invoice's digest with the one settled last time. Only changed
+invoices are fetched in full.
+
+Writes: many invoices per AIF create message (one AX transaction), each message carrying a MessageId derived
+from its records; an AX rejection of a batch is retried invoice by invoice to find the culprit. An answer
+lost after AX committed is resolved by re-sending the same message (``DuplicateMessage``) and looking the
+invoices up by CustomerRef (the Kashflow number).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from integrations.core.errors import (
-    AUTH,
-    CONFIGURATION,
-    TRANSIENT,
-    ConnectorError,
-    DuplicateError,
-    TargetValidationError,
-)
-from integrations.dynamics_ax.adapter import free_text_invoice_document, message_id_for
+from django.utils import timezone
+
+from integrations.core.canonical import SalesInvoice, content_hash
+from integrations.core.errors import TargetValidationError
+from integrations.dynamics_ax.adapter import free_text_invoice_document
 from integrations.kashflow.adapter import invoice_to_canonical
 from integrations.sync.connectors import ax_client_for, kashflow_client_for
-from integrations.sync.engine import (
-    FlowAborted,
-    RecordBusy,
-    RunRecorder,
-    bind,
-    mark_failed,
-    persist_record,
-    record_lock,
-    record_unreadable,
-)
-from integrations.sync.models import Binding, Flow, SyncRecord
+from integrations.sync.models import SyncRecord
+from integrations.sync.pipeline import Candidate, RecordFlow, Scan, Transformed
 from mapping.defaults import AX_DEFAULT_DIMENSIONS, KASHFLOW_TO_AX_GL
 
 log = logging.getLogger("ledgerbridge.sync.flows")
 
-ENTITY = "sales_invoice"
-MAX_CONSECUTIVE_TRANSIENT = 3
+PAGE_SIZE = 250
+OVERLAP_NUMBERS = 200
+SORT_BY_NUMBER = 0
 
 
-def run(flow: Flow, recorder: RunRecorder) -> None:
-    source = kashflow_client_for(flow.source)
-    target = ax_client_for(flow.target)
-    options = flow.options or {}
-    paid_only = options.get("paid_only", True)
-    gl_map = {**KASHFLOW_TO_AX_GL, **{str(k): str(v) for k, v in options.get("gl_map", {}).items()}}
-    dimensions = options.get("dimensions", AX_DEFAULT_DIMENSIONS)
-    customer_accounts = options.get("customer_accounts", {})
+def default_rules() -> dict[str, Any]:
+    return {"gl_accounts": dict(KASHFLOW_TO_AX_GL), "dimensions": dict(AX_DEFAULT_DIMENSIONS),
+            "customer_accounts": {}, "routing": []}
 
-    bound = set(
-        Binding.objects.filter(connection=flow.target, source_connection=flow.source, entity=ENTITY)
-        .values_list("source_id", flat=True)
-    )
-    transient_in_a_row = 0
-    for summary in source.list_invoices():
-        recorder.count("seen")
-        number = str(summary.get("Number", ""))
-        if number in bound or (paid_only and summary.get("Status") != "Paid"):
-            recorder.count("skipped")
-            continue
-        raw = None
-        try:
-            raw = source.get_invoice(number)
-            invoice = invoice_to_canonical(raw)
-        except ConnectorError as error:
-            if error.kind in {AUTH, CONFIGURATION}:
-                raise
-            recorder.count("failed")
-            if error.retryable:
-                transient_in_a_row += 1
-                if transient_in_a_row >= MAX_CONSECUTIVE_TRANSIENT:
-                    raise FlowAborted(f"Kashflow failed {transient_in_a_row} times in a row ({error}); "
-                                      "the next run continues.") from error
-            else:
-                record_unreadable(flow, recorder.run, entity=ENTITY, source_id=number, raw=raw, error=error)
-            continue
-        if paid_only and invoice.status != "paid":
-            recorder.count("skipped")
-            continue
-        record = persist_record(flow, recorder.run, entity=ENTITY, source_id=invoice.source_id,
-                                payload=invoice.to_dict())
-        try:
-            with record_lock(record.idempotency_key):
-                record.refresh_from_db()
-                if record.status == SyncRecord.Status.POSTED:
-                    recorder.count("skipped")
+
+class KashflowInvoicesToAx(RecordFlow):
+    entity = "sales_invoice"
+    stream = "invoices"
+
+    def __init__(self, flow, **kwargs) -> None:
+        super().__init__(flow, **kwargs)
+        self.paid_only = bool(self.options.get("paid_only", True))
+        self.batch_size = max(1, min(200, int(self.options.get("batch_size", 50))))
+        self.sweep_every = timedelta(minutes=float(self.options.get("full_sweep_minutes", 15)))
+        self.overlap = int(self.options.get("overlap_numbers", OVERLAP_NUMBERS))
+        self.page_size = max(1, min(1000, int(self.options.get("page_size", PAGE_SIZE))))
+
+    def open(self) -> None:
+        self.kashflow = kashflow_client_for(self.flow.source, gate=self.source_gate)
+        self.ax = ax_client_for(self.flow.target, gate=self.target_gate)
+
+    # ------------------------------------------------------------------ change detection
+
+    def candidates(self, cursor: dict[str, Any], scan: Scan) -> Iterator[list[Candidate]]:
+        watermark = cursor.get("watermark")
+        last_sweep = _parse(cursor.get("last_sweep"))
+        scan.full_sweep = watermark is None or last_sweep is None or timezone.now() - last_sweep >= self.sweep_every
+        order = "asc" if scan.full_sweep else "desc"
+        floor = None if scan.full_sweep else int(watermark) - self.overlap
+        page_no = 1
+        while True:
+            page = self.source_gate.call(lambda n=page_no: self.kashflow.get("invoices", {
+                "page": n, "perpage": self.page_size, "sortby": SORT_BY_NUMBER, "order": order}), metered=False)
+            items = (page or {}).get("Data") or [] if isinstance(page, dict) else []
+            batch = []
+            for item in items:
+                try:
+                    number = int(item.get("Number"))
+                except (TypeError, ValueError):
+                    number = None
+                if floor is not None and number is not None and number < floor:
                     continue
-                outcome = _post(flow, target, record, invoice, gl_map=gl_map, dimensions=dimensions,
-                                customer_account=customer_accounts.get(invoice.customer_code,
-                                                                       invoice.customer_code))
-        except RecordBusy:
-            recorder.count("skipped")
+                batch.append(Candidate(source_id=str(item.get("Number", "")), digest=content_hash(item)[:32],
+                                       number=number, summary=item))
+                if number is not None:
+                    scan.numbers_seen.append(number)
+            if batch:
+                yield batch
+            reached_floor = floor is not None and any(
+                c.get("Number") is not None and _int(c.get("Number")) < floor for c in items)
+            if not items or reached_floor or not ((page or {}).get("MetaData") or {}).get("NextPageUrl"):
+                break
+            page_no += 1
+        scan.complete = True
+
+    def next_cursor(self, cursor: dict[str, Any], scan: Scan) -> dict[str, Any]:
+        """Advance the watermark only over numbers whose records are settled."""
+        value = dict(cursor)
+        if scan.numbers_seen:
+            top = max(scan.numbers_seen)
+            if scan.unsettled_numbers:
+                top = min(top, min(scan.unsettled_numbers) - 1)
+            value["watermark"] = top
+        if scan.full_sweep and not scan.unsettled_numbers:
+            value["last_sweep"] = timezone.now().isoformat()
+        return value
+
+    def load(self, candidate: Candidate) -> Any:
+        return self.kashflow.get_invoice(candidate.source_id)
+
+    def canonical(self, raw: Any) -> dict[str, Any]:
+        return invoice_to_canonical(raw).to_dict()
+
+    def unwanted(self, payload: dict[str, Any]) -> str:
+        if self.paid_only and payload.get("status") != "paid":
+            return "Not paid yet (the flow carries paid invoices only)."
+        return ""
+
+    # ------------------------------------------------------------------ mapping
+
+    def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
+        try:
+            invoice = SalesInvoice.from_dict(payload)
+        except (KeyError, ValueError, TypeError, InvalidOperation) as error:
+            raise TargetValidationError(f"The stored invoice is not a valid sales invoice ({error}).",
+                                        system="Ledgerbridge", code="invalid_payload") from None
+        gl_accounts = {str(k): str(v) for k, v in (rules.get("gl_accounts") or {}).items()}
+
+        def main_account_for(nominal_code: str) -> str:
+            try:
+                return gl_accounts[str(nominal_code)]
+            except KeyError:
+                raise TargetValidationError(
+                    f"No AX main account is mapped for Kashflow nominal code {nominal_code}", system="Mapping",
+                    code="mapping_missing", payload={"nominal_code": str(nominal_code)},
+                ) from None
+
+        customer_account = (rules.get("customer_accounts") or {}).get(invoice.customer_code, invoice.customer_code)
+        try:
+            document = free_text_invoice_document(
+                invoice, customer_account=customer_account, main_account_for=main_account_for,
+                dimensions=rules.get("dimensions") or None)
+        except ValueError as error:
+            raise TargetValidationError(str(error), system="Mapping", code="invalid_value") from None
+        document = _jsonable(document)
+        hold = route(invoice, rules.get("routing") or [])
+        return Transformed(document=document, hold=hold)
+
+    # ------------------------------------------------------------------ writing
+
+    def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str]:
+        return self.ax.create_free_text_invoices(documents, message_id=message_id)
+
+    def find_existing(self, record: SyncRecord) -> str | None:
+        header = ((record.target_payload or {}).get("CustInvoiceTable") or [{}])[0]
+        keys = self.ax.find_free_text_invoice_keys(customer_ref=str(record.payload.get("number") or ""),
+                                                   order_account=header.get("OrderAccount") or None)
+        return keys[0] if keys else None
+
+
+def route(invoice: SalesInvoice, routing: list[dict[str, Any]]) -> str:
+    """Conditional routing: the first matching ``hold`` rule's reason, or ""."""
+    for rule in routing:
+        if rule.get("action", "hold") != "hold":
             continue
-        recorder.count(outcome)
-        if outcome == "posted":
-            bound.add(invoice.source_id)
-        transient_in_a_row = transient_in_a_row + 1 if record.error_kind == TRANSIENT else 0
-        if transient_in_a_row >= MAX_CONSECUTIVE_TRANSIENT:
-            raise FlowAborted(f"Dynamics AX failed {transient_in_a_row} times in a row ({record.last_error}); "
-                              "the remaining invoices will be posted by the next run.")
+        if rule.get("when") == "total_above":
+            try:
+                limit = Decimal(str(rule.get("amount")))
+            except (InvalidOperation, TypeError):
+                continue
+            if invoice.gross_amount > limit:
+                return (f"Total {invoice.gross_amount} {invoice.currency} is above the approval limit of {limit} "
+                        f"{invoice.currency}.")
+    return ""
 
 
-def _post(flow, target, record: SyncRecord, invoice, *, gl_map, dimensions, customer_account) -> str:
-    def main_account_for(nominal_code: str) -> str:
-        try:
-            return gl_map[str(nominal_code)]
-        except KeyError:
-            raise TargetValidationError(
-                f"No AX main account is mapped for Kashflow nominal code {nominal_code}", system="Mapping",
-                code="mapping_missing",
-            ) from None
-
-    document = None
+def _parse(value: Any) -> datetime | None:
     try:
-        document = free_text_invoice_document(
-            invoice, customer_account=customer_account, main_account_for=main_account_for,
-            dimensions=dimensions,
-        )
-        message_id = message_id_for(record.idempotency_key)
-        try:
-            keys = target.create_free_text_invoice(document, message_id=message_id)
-            external_id = next(iter(keys.values()), "") or f"MessageId:{message_id}"
-        except DuplicateError:
-            # AX already processed this exact message (an earlier attempt committed but its answer was
-            # lost). It is posted; AX does not return the key again, so bind to the message id.
-            external_id = f"MessageId:{message_id}"
-    except ConnectorError as error:
-        mark_failed(record, error, target_payload=_jsonable(document))
-        log.info("invoice %s not posted: %s", invoice.source_id, error)
-        return "failed"
-    bind(flow, record, external_id, target_payload=_jsonable(document))
-    return "posted"
-
-
-def _jsonable(document):
-    if document is None:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
         return None
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _jsonable(document: Any) -> Any:
     import json
 
     return json.loads(json.dumps(document, default=str))

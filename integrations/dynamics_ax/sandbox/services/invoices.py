@@ -1,6 +1,6 @@
 """FreeTextInvoiceService.create (AxdFreeTextInvoice over CUSTINVOICETABLE / CUSTINVOICELINE).
 
-Create only (reference §1.1, §3.6). The invoice is stored unposted, as AIF leaves it; with the port option
+create and findKeys (reference §1.1, §3.6). The invoice is stored unposted, as AIF leaves it; with the port option
 ``auto_post`` it is posted at once (see ``posting.py``). The entity key returned is the header RecId
 (key field inferred).
 """
@@ -17,8 +17,9 @@ from integrations.dynamics_ax import wsdl as axwsdl
 from ..aif import CallContext, OperationResult, business_error
 from ..ledger import Ledger
 from ..posting import Poster
+from ..query import Column, where
 from ..store import EMPTY_DATE
-from ..xmlkit import fields, q
+from ..xmlkit import fields, q, query_criteria
 from .base import Handler, Service
 
 
@@ -26,7 +27,16 @@ class FreeTextInvoiceService(Service):
     document_root = "FreeTextInvoice"
 
     def handlers(self) -> dict[tuple[str, str], Handler]:
-        return {("FreeTextInvoiceService", "create"): self.create}
+        return {("FreeTextInvoiceService", "create"): self.create,
+                ("FreeTextInvoiceService", "findKeys"): self.find_keys}
+
+    def find_keys(self, ctx: CallContext, wrapper: etree._Element) -> OperationResult:
+        """findKeys on CustInvoiceTable (e.g. by CustomerRef + OrderAccount): the RecIds, oldest first."""
+        condition, params = where(query_criteria(wrapper), _QUERY_SOURCES, "FreeTextInvoice")
+        rows = self.store.query(
+            f"SELECT T.RECID FROM CUSTINVOICETABLE T WHERE T.DATAAREAID = ? AND {condition} ORDER BY T.RECID",  # noqa: S608
+            [ctx.dataareaid, *params])
+        return OperationResult(keys=[{"RecId": str(row["RECID"])} for row in rows])
 
     def create(self, ctx: CallContext, wrapper: etree._Element) -> OperationResult:
         ns = axwsdl.document_ns("FreeTextInvoice")
@@ -129,6 +139,13 @@ class FreeTextInvoiceService(Service):
                 "DEFAULTDIMENSION": default_dimension, "LEDGERDIMENSION": ledger.combination(account),
             })
         return header_recid
+
+
+_QUERY_SOURCES = {"CustInvoiceTable": {
+    "CustomerRef": Column("T.CUSTOMERREF"), "OrderAccount": Column("T.ORDERACCOUNT"),
+    "InvoiceAccount": Column("T.INVOICEACCOUNT"), "InvoiceId": Column("T.INVOICEID"),
+    "CurrencyCode": Column("T.CURRENCYCODE"), "RecId": Column("T.RECID", "int"),
+}}
 
 
 def _decimal(text: str | None) -> Decimal | None:

@@ -1,0 +1,534 @@
+"""The record pipeline every record-by-record flow runs on.
+
+    recover in-flight writes -> queued records (replays, approvals, retries) -> scan the source for changes
+    -> persist SyncRecords -> lease -> transform (mapping version) -> route (hold / skip) -> outbox
+    -> send a batch to the target -> bind (one commit) -> settle source digests -> advance the cursor
+
+Guarantees, and where they come from:
+
+* **Nothing lost.** Every changed source record is persisted before anything is posted; a source digest
+  (``SourceState``) is written only in the transaction that settles the record, and a cursor only moves
+  past records that are settled. Whatever a crash interrupts is seen as changed by the next run.
+* **Nothing posted twice.** A write is recorded in the record's outbox (``message_id``, the target document)
+  and committed *before* it leaves. After a crash, records still carrying a message id are re-sent with the
+  same id and content, which the target recognises (AX ``DuplicateMessage``, the Sage agent's applied keys);
+  the created key is then looked up. Successful writes are bound in one commit straight after the call.
+* **One worker per record.** A run holds the flow's advisory lock, and each record is leased
+  (``lease_run``/``lease_until``) before work on it starts; a dead worker's lease simply expires.
+
+Flows describe only what differs (where changes come from, how to fetch, convert, transform and send) by
+subclassing :class:`RecordFlow`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection as db
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.core.canonical import content_hash
+from integrations.core.errors import AUTH, CONFIGURATION, ConnectorError, DuplicateError, TargetValidationError
+from integrations.sync.engine import FlowAborted, RunRecorder, idempotency_key
+from integrations.sync.limits import CircuitOpen, ConnectionGate
+from integrations.sync.models import (
+    Binding,
+    Flow,
+    FlowCursor,
+    Resolution,
+    SourceState,
+    SyncRecord,
+)
+from mapping.models import MappingVersion
+from mapping.versions import published_version
+
+log = logging.getLogger("ledgerbridge.sync.pipeline")
+
+STEPS = ("extract", "persist", "claim", "transform", "outbox", "send", "bind", "cursor")
+MAX_FAILURES_IN_A_ROW = 3
+MESSAGE_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4b8e-9a43-1c5b2f7e9d10")
+
+# Tests set this to a callable(step) that raises, to stand in for a worker killed at that step.
+crash_hook: Callable[[str], None] | None = None
+
+
+def checkpoint(step: str) -> None:
+    if crash_hook is not None:
+        crash_hook(step)
+
+
+@dataclass
+class Candidate:
+    """A source record as listed: enough to decide whether it changed since it was last settled."""
+
+    source_id: str
+    digest: str
+    number: int | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Transformed:
+    """What the mapping made of a record: a target document, or a reason to hold or skip it."""
+
+    document: dict[str, Any] | None = None
+    hold: str = ""
+    skip: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Scan:
+    """What a scan of the source saw; the flow turns it into its next cursor."""
+
+    complete: bool = False
+    numbers_seen: list[int] = field(default_factory=list)
+    unsettled_numbers: list[int] = field(default_factory=list)
+    full_sweep: bool = False
+
+
+class RecordFlow(ABC):
+    """One flow's specifics. The pipeline calls these; every call to a system goes through the gates."""
+
+    entity: str = ""
+    stream: str = ""
+    batch_size: int = 50
+
+    def __init__(self, flow: Flow, *, source_gate: ConnectionGate, target_gate: ConnectionGate) -> None:
+        self.flow = flow
+        self.options = flow.options or {}
+        self.source_gate = source_gate
+        self.target_gate = target_gate
+
+    def open(self) -> None:
+        """Create the protocol clients (with the gates' metered sessions)."""
+
+    @abstractmethod
+    def candidates(self, cursor: dict[str, Any], scan: Scan) -> Iterator[list[Candidate]]:
+        """Pages of source records that may have changed since ``cursor``; set ``scan.complete`` at the end."""
+
+    @abstractmethod
+    def load(self, candidate: Candidate) -> Any:
+        """The full source record (one call to the source)."""
+
+    @abstractmethod
+    def canonical(self, raw: Any) -> dict[str, Any]:
+        """The canonical record as JSON; ConnectorError when the source record cannot be read."""
+
+    def unwanted(self, payload: dict[str, Any]) -> str:
+        """A reason not to carry this record at all (e.g. "not paid yet"), or ""."""
+        return ""
+
+    @abstractmethod
+    def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
+        """Apply the mapping; ConnectorError (TargetValidationError code ``mapping_missing``...) on failure."""
+
+    @abstractmethod
+    def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str]:
+        """Create ``documents`` in the target in one call carrying ``message_id``; their ids, in order.
+
+        Must be all-or-nothing (one target transaction) and raise DuplicateError when the target has already
+        processed ``message_id``."""
+
+    @abstractmethod
+    def find_existing(self, record: SyncRecord) -> str | None:
+        """The target id of what an earlier (answer-lost) write created for this record, if it exists."""
+
+    def next_cursor(self, cursor: dict[str, Any], scan: Scan) -> dict[str, Any]:
+        return cursor
+
+
+class Pipeline:
+    def __init__(self, flow: Flow, recorder: RunRecorder, spec_class: type[RecordFlow]) -> None:
+        self.flow = flow
+        self.recorder = recorder
+        self.run = recorder.run
+        self.source_gate = gate_for(flow.source)
+        self.target_gate = gate_for(flow.target)
+        self.spec = spec_class(flow, source_gate=self.source_gate, target_gate=self.target_gate)
+        self.version = published_version(flow)
+        self.run.mapping_version = self.version
+        self._versions: dict[int, MappingVersion] = {self.version.pk: self.version}
+        self._failures_in_a_row = 0
+        self._unsettled: set[str] = set()
+        self.lease = timedelta(seconds=int(self.flow.options.get("lease_seconds", 900)))
+
+    # ------------------------------------------------------------------ the run
+
+    def execute(self) -> None:
+        self.spec.open()
+        self.recover_in_flight()
+        self.process_queued()
+        cursor_row, _ = FlowCursor.objects.get_or_create(flow=self.flow, stream=self.spec.stream)
+        scan = Scan()
+        for page in self.spec.candidates(dict(cursor_row.value or {}), scan):
+            self.recorder.count("seen", len(page))
+            checkpoint("extract")
+            self.scan_page(page, scan)
+        if scan.complete:
+            checkpoint("cursor")
+            cursor_row.value = self.spec.next_cursor(dict(cursor_row.value or {}), scan)
+            cursor_row.save(update_fields=["value", "updated_at"])
+        self.recorder.beat()
+
+    # ------------------------------------------------------------------ 1. writes whose outcome is unknown
+
+    def recover_in_flight(self) -> None:
+        """Records whose write left but whose answer never came back: re-send the same message."""
+        in_flight = (SyncRecord.objects.filter(flow=self.flow, status=SyncRecord.Status.PENDING)
+                     .exclude(message_id="").order_by("message_id", "pk"))
+        groups: dict[str, list[int]] = {}
+        for pk, message_id in in_flight.values_list("pk", "message_id"):
+            groups.setdefault(message_id, []).append(pk)
+        for message_id, pks in groups.items():
+            records = self.claim(pks)
+            if len(records) != len(pks):
+                continue  # another worker holds part of the message; it resolves it
+            documents = [r.target_payload for r in records]
+            self.send(list(zip(records, documents, strict=True)), message_id=message_id, resend=True)
+
+    # ------------------------------------------------------------------ 2. replays, approvals and retries
+
+    def process_queued(self) -> None:
+        queued = (SyncRecord.objects.filter(flow=self.flow, status=SyncRecord.Status.PENDING, message_id="")
+                  .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now()))
+                  .order_by("pk").values_list("pk", flat=True))
+        pks = list(queued[:100_000])
+        for start in range(0, len(pks), self.spec.batch_size):
+            self.process(pks[start:start + self.spec.batch_size], digests={})
+
+    # ------------------------------------------------------------------ 3. the source scan
+
+    def scan_page(self, page: list[Candidate], scan: Scan) -> None:
+        by_id = {c.source_id: c for c in page}
+        settled = dict(SourceState.objects.filter(flow=self.flow, stream=self.spec.stream,
+                                                  source_id__in=list(by_id)).values_list("source_id", "digest"))
+        changed = [c for c in page if settled.get(c.source_id) != c.digest]
+        self.recorder.count("skipped", len(page) - len(changed))
+        loaded: list[tuple[Candidate, dict[str, Any]]] = []
+        unwanted: list[Candidate] = []
+        for candidate in changed:
+            try:
+                raw = self.source_gate.call(lambda c=candidate: self.spec.load(c), metered=False)
+            except ConnectorError as error:
+                self._source_failure(error, candidate, scan)
+                continue
+            self._failures_in_a_row = 0
+            try:
+                payload = self.spec.canonical(raw)
+            except ConnectorError as error:
+                self.keep_unreadable(candidate, raw, error)
+                continue
+            reason = self.spec.unwanted(payload)
+            if reason:
+                unwanted.append(candidate)
+                continue
+            loaded.append((candidate, payload))
+        if unwanted:
+            self.settle_digests(unwanted)
+            self.recorder.count("skipped", len(unwanted))
+        records = self.persist(loaded)
+        checkpoint("persist")
+        digests = {c.source_id: c for c, _payload in loaded}
+        ready: list[int] = []
+        already: list[SyncRecord] = []
+        for record in records:
+            if record.status == SyncRecord.Status.PENDING:
+                ready.append(record.pk)
+            else:
+                already.append(record)  # same content as before: settled then, settle the digest now
+        if already:
+            self.settle_digests([digests[r.source_id] for r in already])
+            self.recorder.count("skipped", len(already))
+        for start in range(0, len(ready), self.spec.batch_size):
+            self.process(ready[start:start + self.spec.batch_size], digests=digests)
+        for candidate in changed:
+            if candidate.number is not None and candidate.source_id in self._unsettled:
+                scan.unsettled_numbers.append(candidate.number)
+
+    def _source_failure(self, error: ConnectorError, candidate: Candidate, scan: Scan) -> None:
+        if error.kind in {AUTH, CONFIGURATION} or isinstance(error, CircuitOpen):
+            raise error
+        if not error.retryable:
+            self.keep_unreadable(candidate, None, error)
+            return
+        self._unsettled = self._unsettled | {candidate.source_id}
+        self.recorder.retry_later(1, str(error))
+        self._failures_in_a_row += 1
+        log.info("could not read %s %s: %s", self.spec.entity, candidate.source_id, error)
+        if self._failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+            raise FlowAborted(f"{self.flow.source.name} failed {self._failures_in_a_row} times in a row ({error}); "
+                              "the next run continues where this one stopped.")
+
+    def persist(self, loaded: list[tuple[Candidate, dict[str, Any]]]) -> list[SyncRecord]:
+        """Store every changed record before anything is posted (one insert, one select)."""
+        if not loaded:
+            return []
+        rows = []
+        for candidate, payload in loaded:
+            version = content_hash(payload)[:32]
+            rows.append(SyncRecord(
+                flow=self.flow, last_run=self.run, entity=self.spec.entity, source_id=candidate.source_id,
+                source_version=version, payload=payload,
+                idempotency_key=idempotency_key(self.flow, self.spec.entity, candidate.source_id, version)))
+        SyncRecord.objects.bulk_create(rows, ignore_conflicts=True)
+        keys = [r.idempotency_key for r in rows]
+        records = list(SyncRecord.objects.filter(idempotency_key__in=keys))
+        # A record that changed after it was posted: the posted version stands (record it, don't re-send).
+        bound = set(Binding.objects.filter(
+            connection=self.flow.target, entity=self.spec.entity, source_connection=self.flow.source,
+            source_id__in=[r.source_id for r in records if r.status == SyncRecord.Status.PENDING],
+        ).values_list("source_id", flat=True))
+        for record in records:
+            if record.status == SyncRecord.Status.PENDING and record.source_id in bound and not record.message_id:
+                record.status = SyncRecord.Status.SKIPPED
+                record.last_error = (f"Changed in {self.flow.source.name} after it was posted to "
+                                     f"{self.flow.target.name}; the posted version stands and was not sent again.")
+                record.save(update_fields=["status", "last_error", "updated_at"])
+        return records
+
+    def keep_unreadable(self, candidate: Candidate, raw: Any, error: ConnectorError) -> None:
+        import json
+
+        raw = json.loads(json.dumps(raw, default=str)) if isinstance(raw, dict | list) else str(raw or "")
+        payload = {"unreadable": True, "raw": raw}
+        version = content_hash(payload)[:32]
+        record, _ = SyncRecord.objects.get_or_create(
+            idempotency_key=idempotency_key(self.flow, self.spec.entity, candidate.source_id, version),
+            defaults={"flow": self.flow, "last_run": self.run, "entity": self.spec.entity,
+                      "source_id": candidate.source_id, "source_version": version, "payload": payload})
+        with transaction.atomic():
+            self._fail(record, error)
+            self.settle_digests([candidate])
+        self.recorder.count("failed")
+
+    # ------------------------------------------------------------------ lease, transform, route
+
+    def claim(self, pks: Sequence[int]) -> list[SyncRecord]:
+        """Lease pending records for this run (records another live run holds are left alone)."""
+        if not pks:
+            return []
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {SyncRecord._meta.db_table} SET lease_run = %s, lease_until = %s "  # noqa: S608
+                "WHERE id = ANY(%s) AND status = 'pending' "
+                "AND (lease_until IS NULL OR lease_until < %s OR lease_run = %s) RETURNING id",
+                [self.run.pk, timezone.now() + self.lease, list(pks), timezone.now(), self.run.pk])
+            claimed = {row[0] for row in cursor.fetchall()}
+        checkpoint("claim")
+        records = SyncRecord.objects.filter(pk__in=claimed).order_by("pk")
+        return list(records)
+
+    def rules_for(self, record: SyncRecord) -> tuple[MappingVersion, dict[str, Any]]:
+        if record.replay_mapping == "ran" and record.mapping_version_id:
+            version = self._versions.get(record.mapping_version_id)
+            if version is None:
+                version = MappingVersion.objects.get(pk=record.mapping_version_id)
+                self._versions[version.pk] = version
+            return version, version.rules
+        return self.version, self.version.rules
+
+    def process(self, pks: Sequence[int], *, digests: dict[str, Candidate]) -> None:
+        records = self.claim(pks)
+        ready: list[tuple[SyncRecord, dict[str, Any]]] = []
+        for record in records:
+            version, rules = self.rules_for(record)
+            record.mapping_version = version
+            try:
+                if record.payload.get("unreadable"):
+                    raise TargetValidationError("The source record could not be read; fix it in the source.",
+                                                system="Ledgerbridge", code="unreadable")
+                result = self.spec.transform(record.payload, rules, record)
+            except ConnectorError as error:
+                with transaction.atomic():
+                    self._fail(record, error)
+                    self.settle_digests([digests[record.source_id]] if record.source_id in digests else [])
+                self.recorder.count("failed")
+                continue
+            if result.skip:
+                self.settle(record, SyncRecord.Status.SKIPPED, result.skip, digests)
+                self.recorder.count("skipped")
+            elif result.hold and record.resolution != Resolution.APPROVED:
+                self.settle(record, SyncRecord.Status.HELD, result.hold, digests, target_payload=result.document)
+                self.recorder.count("held")
+            else:
+                ready.append((record, result.document))
+        checkpoint("transform")
+        self._unsettled = self._unsettled | {r.source_id for r, _doc in ready}
+        for start in range(0, len(ready), self.spec.batch_size):
+            self.send(ready[start:start + self.spec.batch_size], digests=digests)
+
+    def settle(self, record: SyncRecord, status: str, reason: str, digests: dict[str, Candidate], *,
+               target_payload: dict[str, Any] | None = None) -> None:
+        with transaction.atomic():
+            record.status = status
+            record.lease_run = record.lease_until = None
+            if status == SyncRecord.Status.HELD:
+                record.hold_reason = reason[:300]
+                record.resolution = ""
+                record.target_payload = target_payload
+            else:
+                record.last_error = reason
+            record.replay_mapping = ""
+            record.save()
+            self.settle_digests([digests[record.source_id]] if record.source_id in digests else [])
+
+    # ------------------------------------------------------------------ outbox, send, bind
+
+    def send(self, items: list[tuple[SyncRecord, dict[str, Any]]], *, digests: dict[str, Candidate] | None = None,
+             message_id: str = "", resend: bool = False) -> None:
+        if not items:
+            return
+        digests = digests or {}
+        records = [r for r, _doc in items]
+        documents = [doc for _r, doc in items]
+        if not message_id:
+            message_id = message_id_for_batch([r.idempotency_key for r in records])
+        if not resend:
+            self.outbox(items, message_id)
+        checkpoint("outbox")
+        try:
+            self.run.target_calls += 1
+            ids = self.target_gate.call(lambda: self.spec.send(documents, message_id), metered=False)
+        except DuplicateError:
+            # The target already processed this very message (an earlier answer was lost): look the keys up.
+            ids = [self.target_gate.call(lambda r=r: self.spec.find_existing(r), metered=False) or
+                   f"MessageId:{message_id}#{index}" for index, r in enumerate(records)]
+        except ConnectorError as error:
+            self._send_failed(items, error, message_id, digests)
+            return
+        self._failures_in_a_row = 0
+        checkpoint("send")
+        self.bind(records, ids, digests)
+        checkpoint("bind")
+
+    def outbox(self, items: list[tuple[SyncRecord, dict[str, Any]]], message_id: str) -> None:
+        """Record the write before it leaves (committed): a crash from here on is recovered by re-sending."""
+        for record, document in items:
+            record.message_id = message_id
+            record.target_payload = document
+            record.attempts += 1
+        SyncRecord.objects.bulk_update([r for r, _d in items],
+                                       ["message_id", "target_payload", "attempts", "mapping_version"])
+
+    def _send_failed(self, items, error: ConnectorError, message_id: str, digests) -> None:
+        records = [r for r, _doc in items]
+        if error.kind in {AUTH, CONFIGURATION} or isinstance(error, CircuitOpen):
+            raise error  # nothing was written; the outbox entry is re-sent when the connection works
+        if error.retryable:
+            # Unknown outcome (timeout) or refused for now: keep the outbox, re-send the same message later.
+            for record in records:
+                record.last_error, record.error_kind, record.error_code = str(error), error.kind, error.code or ""
+            SyncRecord.objects.bulk_update(records, ["last_error", "error_kind", "error_code"])
+            self.recorder.retry_later(len(records), str(error))
+            self._unsettled = self._unsettled | {r.source_id for r in records}
+            self._failures_in_a_row += 1
+            if self._failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                raise FlowAborted(f"{self.flow.target.name} failed {self._failures_in_a_row} times in a row "
+                                  f"({error}); the remaining records are posted by the next run.")
+            return
+        # Refused for good: the target rejected the whole message, so nothing of it was created.
+        SyncRecord.objects.filter(pk__in=[r.pk for r in records]).update(message_id="")
+        for record in records:
+            record.message_id = ""
+        if len(items) > 1:
+            for item in items:  # find the culprit(s): each on its own message
+                self.send([item], digests=digests)
+            return
+        record = records[0]
+        with transaction.atomic():
+            self._fail(record, error)
+            self.settle_digests([digests[record.source_id]] if record.source_id in digests else [])
+        self.recorder.count("failed")
+
+    def bind(self, records: list[SyncRecord], ids: list[str], digests: dict[str, Candidate]) -> None:
+        """Bindings, record status, auto-resolution and source digests in one commit."""
+        now = timezone.now()
+        with transaction.atomic():
+            Binding.objects.bulk_create(
+                [Binding(connection=self.flow.target, entity=r.entity, source_connection=self.flow.source,
+                         source_id=r.source_id, external_id=str(external_id), payload_hash=r.source_version,
+                         synced_at=now) for r, external_id in zip(records, ids, strict=True)],
+                update_conflicts=True, unique_fields=["connection", "entity", "source_connection", "source_id"],
+                update_fields=["external_id", "payload_hash", "synced_at"])
+            for record, external_id in zip(records, ids, strict=True):
+                record.status = SyncRecord.Status.POSTED
+                record.target_id = str(external_id)
+                record.message_id = ""
+                record.lease_run = record.lease_until = None
+                record.last_error = record.error_kind = record.error_code = record.suggested_fix = ""
+                if record.replay_mapping and not record.resolution:
+                    record.resolution = Resolution.REPLAYED
+                    record.resolved_at = now
+                record.replay_mapping = ""
+            SyncRecord.objects.bulk_update(records, [
+                "status", "target_id", "message_id", "lease_run", "lease_until", "last_error", "error_kind",
+                "error_code", "suggested_fix", "resolution", "resolved_at", "replay_mapping", "updated_at"])
+            # Older attempts at the same source records are resolved by this post.
+            SyncRecord.objects.filter(
+                flow=self.flow, entity=self.spec.entity, source_id__in=[r.source_id for r in records],
+                status__in=[SyncRecord.Status.FAILED, SyncRecord.Status.PENDING, SyncRecord.Status.HELD],
+                message_id="",
+            ).exclude(pk__in=[r.pk for r in records]).update(
+                status=SyncRecord.Status.SKIPPED, resolution=Resolution.AUTO_RESOLVED, resolved_at=now,
+                lease_run=None, lease_until=None, replay_mapping="")
+            self.settle_digests([digests[r.source_id] for r in records if r.source_id in digests])
+        self._unsettled = self._unsettled - {r.source_id for r in records}
+        self.recorder.count("posted", len(records))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _fail(self, record: SyncRecord, error: ConnectorError) -> None:
+        try:  # TEMP until suggestions land
+            from integrations.sync.suggestions import suggest_fix
+        except ImportError:
+            def suggest_fix(record):
+                return ""
+
+        record.attempts = max(record.attempts, 1)
+        record.last_error = str(error)
+        record.error_kind = error.kind
+        record.error_code = (error.code or "")[:60]
+        record.status = SyncRecord.Status.FAILED
+        record.message_id = ""
+        record.lease_run = record.lease_until = None
+        record.replay_mapping = ""
+        if record.resolution in (Resolution.REPLAYED, Resolution.EDITED, Resolution.APPROVED):
+            record.resolution = ""  # back in the inbox
+        record.suggested_fix = suggest_fix(record)
+        record.save()
+
+    def settle_digests(self, candidates: list[Candidate]) -> None:
+        if not candidates:
+            return
+        now = timezone.now()
+        SourceState.objects.bulk_create(
+            [SourceState(flow=self.flow, stream=self.spec.stream, source_id=c.source_id, number=c.number,
+                         digest=c.digest, seen_at=now) for c in candidates],
+            update_conflicts=True, unique_fields=["flow", "stream", "source_id"],
+            update_fields=["digest", "number", "seen_at"])
+
+
+def gate_for(connection) -> ConnectionGate:
+    from django.conf import settings
+
+    from integrations.sync.limits import BreakerPolicy
+    from integrations.sync.retry import RetryPolicy
+
+    return ConnectionGate(connection, retry=RetryPolicy(base=settings.SYNC_RETRY_BASE_SECONDS),
+                          breaker=BreakerPolicy(cooldown=settings.SYNC_BREAKER_COOLDOWN_SECONDS))
+
+
+def message_id_for_batch(idempotency_keys: Sequence[str]) -> str:
+    """One message id per exact set of records: the same batch always travels under the same id."""
+    digest = hashlib.sha256("|".join(sorted(idempotency_keys)).encode()).hexdigest()
+    return str(uuid.uuid5(MESSAGE_NAMESPACE, digest)).upper()
