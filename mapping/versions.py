@@ -21,7 +21,8 @@ def default_rules(flow) -> dict[str, Any]:
         if key in options:
             rules[key] = options[key]
     if "gl_map" in options:  # the option's older name
-        rules["gl_accounts"] = {**rules.get("gl_accounts", {}), **{str(k): str(v) for k, v in options["gl_map"].items()}}
+        overrides = {str(k): str(v) for k, v in options["gl_map"].items()}
+        rules["gl_accounts"] = {**rules.get("gl_accounts", {}), **overrides}
     return rules
 
 

@@ -66,6 +66,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django_q",
     "rest_framework",
+    "drf_spectacular",
     "django_htmx",
 ]
 TENANT_APPS = [
@@ -112,6 +113,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.web.context.portal",
+                "portal.web.context.notifications",
+                "portal.web.context.attention",
             ],
         },
     },
@@ -155,6 +158,18 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Ledgerbridge <
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ledgerbridge API",
+    "DESCRIPTION": "Flows, runs, records and the error inbox of one tenant (docs/inbox-and-approvals.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ConnectionStatusEnum": "integrations.sync.models.Connection.Status",
+        "RunStatusEnum": "integrations.sync.models.SyncRun.Status",
+        "RecordStatusEnum": "integrations.sync.models.SyncRecord.Status",
+    },
 }
 
 # django-q2. ORM broker on the same PostgreSQL by default; REDIS_URL switches every node to Redis.
@@ -181,6 +196,16 @@ else:
 # Sync engine: first backoff step of the retry policy and first breaker cool-down (tests shrink both).
 SYNC_RETRY_BASE_SECONDS = float(os.environ.get("LEDGERBRIDGE_RETRY_BASE", "0.5"))
 SYNC_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("LEDGERBRIDGE_BREAKER_COOLDOWN", "30"))
+
+# Triggers and alerts (docs/triggers-and-alerts.md).
+# A running run whose heartbeat is older than this, and whose flow lock is free, was cut off: the watchdog resumes it.
+SYNC_HEARTBEAT_STALE_SECONDS = int(os.environ.get("LEDGERBRIDGE_HEARTBEAT_STALE_SECONDS", "120"))
+# A queued run older than this whose task is no longer in the queue was lost: the watchdog requests it again.
+SYNC_QUEUED_STALE_SECONDS = int(os.environ.get("LEDGERBRIDGE_QUEUED_STALE_SECONDS", "600"))
+# Failed records of a flow (not yet dealt with) that raise an alert; a flow's options may set alert_error_threshold.
+ALERT_ERROR_THRESHOLD = int(os.environ.get("LEDGERBRIDGE_ALERT_ERROR_THRESHOLD", "25"))
+# At most one alert digest e-mail per tenant in this many minutes.
+ALERT_DIGEST_MINUTES = int(os.environ.get("LEDGERBRIDGE_ALERT_DIGEST_MINUTES", "15"))
 
 if TESTING:
     SYNC_RETRY_BASE_SECONDS = 0.01

@@ -14,8 +14,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+_PLAIN = (str, int, float, bool, type(None))
+
 
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k: (v if type(v) in _PLAIN else _jsonable(v)) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else _jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")  # 117.5000 and 117.5 are the same amount
     if isinstance(value, date):
@@ -27,9 +36,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-able")
+
+
 def content_hash(data: Any) -> str:
     """Stable SHA-256 of a JSON-able structure (Decimals and dates normalised)."""
-    encoded = json.dumps(_jsonable(data), sort_keys=True, separators=(",", ":")).encode()
+    encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), default=_default).encode()
     return hashlib.sha256(encoded).hexdigest()
 
 

@@ -10,6 +10,8 @@ every Nth request it applies to (1 = always) and ``times`` caps how often it fir
 ``null``/``false``/``0``/``{}`` switches a fault off.
 
     rate_limit    {"every": 1, "retry_after": 2}  -> 429 with Retry-After (seconds)
+                  {"per_second": 50, "burst": 5}   -> a real quota: 429 (Retry-After = time to the next
+                                                      token) once more than 50 requests/s arrive
     slow_ms       250                              -> sleep before answering every request
     timeout       {"every": 1, "hang_ms": 30000}  -> hang, then drop the connection (the client times out)
     server_error  {"every": 1, "status": 503}      -> 5xx with an HTML body, nothing processed
@@ -36,6 +38,7 @@ class FaultSwitch:
         self._config: dict[str, Any] = {}
         self._seen: dict[str, int] = {}
         self._fired: dict[str, int] = {}
+        self._bucket: tuple[float, float] | None = None
         self.set(config or {})
 
     @classmethod
@@ -77,6 +80,7 @@ class FaultSwitch:
             self._config = clean
             self._seen = {}
             self._fired = {}
+            self._bucket = None
 
     def update(self, config: dict[str, Any]) -> None:
         """Merge into the configuration (a null value switches that fault off); counters are kept."""
@@ -122,6 +126,20 @@ class FaultSwitch:
             self._fired[name] = self._fired.get(name, 0) + 1
             return spec
 
+    def _over_quota(self, rate: float, burst: float) -> float:
+        """Token bucket of the ``per_second`` quota: 0 when this request may pass, else seconds to wait."""
+        with self._lock:
+            now = time.monotonic()
+            tokens, stamp = self._bucket if self._bucket else (burst, now)
+            tokens = min(burst, tokens + (now - stamp) * rate)
+            self._seen["rate_limit"] = self._seen.get("rate_limit", 0) + 1
+            if tokens >= 1:
+                self._bucket = (tokens - 1, now)
+                return 0.0
+            self._bucket = (tokens, now)
+            self._fired["rate_limit"] = self._fired.get("rate_limit", 0) + 1
+            return (1 - tokens) / rate
+
     # -- how the common faults answer; systems override the bodies to look like themselves ----------
 
     def rate_limited(self, retry_after: int | float) -> Response:
@@ -146,9 +164,15 @@ class FaultSwitch:
         if spec:
             time.sleep(float(spec.get("hang_ms", 30_000)) / 1000.0)
             raise DropConnection()
-        spec = self.fires("rate_limit")
-        if spec:
-            return self.rate_limited(spec.get("retry_after", 2))
+        quota = self.spec("rate_limit")
+        if quota and quota.get("per_second"):
+            wait = self._over_quota(float(quota["per_second"]), float(quota.get("burst", 1)))
+            if wait:
+                return self.rate_limited(round(wait, 3))
+        else:
+            spec = self.fires("rate_limit")
+            if spec:
+                return self.rate_limited(spec.get("retry_after", 2))
         spec = self.fires("server_error")
         if spec:
             return self.server_error(int(spec.get("status", 500)))

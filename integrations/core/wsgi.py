@@ -174,6 +174,13 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class _ServerHandler(ServerHandler):
+    def cleanup_headers(self) -> None:
+        super().cleanup_headers()  # adds Content-Length for single-chunk bodies
+        handler = self.request_handler
+        if self.headers.get("Content-Length") is None or self.http_version != "1.1" or handler.close_connection:
+            self.headers["Connection"] = "close"  # no length, or not keeping alive: say so before closing
+            handler.close_connection = True
+
     def handle_error(self) -> None:
         if isinstance(sys.exc_info()[1], DropConnection):
             self.request_handler.drop()
@@ -194,18 +201,85 @@ class _QuietHandler(WSGIRequestHandler):
         except OSError:
             pass
 
-    def handle(self) -> None:  # same as WSGIRequestHandler.handle, with a handler that understands drops
-        self.raw_requestline = self.rfile.readline(65537)
+    # HTTP/1.1 with keep-alive: clients reuse one connection for many requests, as they do with real servers.
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body leave in separate writes; without this, Nagle + delayed ACK stall every
+        # keep-alive response by ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            self.handle_one_request()
+
+    def handle_one_request(self) -> None:  # WSGIRequestHandler.handle, with drops and keep-alive understood
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except (ConnectionError, TimeoutError, OSError):
+            self.close_connection = True
+            return
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
         if len(self.raw_requestline) > 65536:
             self.requestline = self.request_version = self.command = ""
             self.send_error(414)
+            self.close_connection = True
             return
         if not self.parse_request():
+            self.close_connection = True
             return
-        handler = _ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(),
-                                 multithread=False)
+        try:
+            length = max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            self.send_error(400, "Bad Content-Length")
+            self.close_connection = True
+            return
+        body = _BoundedReader(self.rfile, length)
+        handler = _ServerHandler(body, self.wfile, self.get_stderr(), self.get_environ(), multithread=False)
+        handler.http_version = "1.1" if self.request_version == "HTTP/1.1" else "1.0"
         handler.request_handler = self
         handler.run(self.server.get_app())
+        if handler.http_version != "1.1":
+            self.close_connection = True
+        if not self.close_connection and body.remaining:
+            # The app left part of the body unread: skip it so the next request starts clean (or give up).
+            if body.remaining > 1 << 20 or len(body.read(body.remaining)) < 0:
+                self.close_connection = True
+
+
+class _BoundedReader:
+    """wsgi.input limited to the request's Content-Length (a keep-alive socket holds the next request)."""
+
+    def __init__(self, raw: Any, length: int) -> None:
+        self.raw = raw
+        self.remaining = length
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        data = self.raw.read(size)
+        self.remaining -= len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        data = self.raw.readline(size)
+        self.remaining -= len(data)
+        return data
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return list(iter(self.readline, b""))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
 
 
 class _LoudHandler(_QuietHandler):

@@ -10,12 +10,22 @@ from integrations.sync.models import Connection, System
 
 
 def _session(gate):
-    """A session that meters every request through the connection's shared limits (or a plain one)."""
-    if gate is None:
-        return None
+    """A session that meters every request through the connection's shared limits (or a plain one).
+
+    Without proxies in the environment, requests is told not to re-read the environment on every request (a
+    large share of a small request's cost); with proxies, it keeps doing so, so no_proxy is honoured."""
+    import os
+    import urllib.request
+
+    import requests
+
     from integrations.sync.limits import GatedSession
 
-    return GatedSession(gate)
+    session = GatedSession(gate) if gate is not None else requests.Session()
+    if not urllib.request.getproxies():
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return session
 
 
 def kashflow_client_for(connection: Connection, *, gate=None):

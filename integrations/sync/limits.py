@@ -29,7 +29,6 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import requests
-
 from django.db import connection as db
 from django.utils import timezone
 
@@ -106,6 +105,7 @@ class ConnectionGate:
             Connection.objects.filter(pk=self.conn.pk, status=Connection.Status.PAUSED).update(
                 status=Connection.Status.OK, status_message="Working again.", last_checked_at=timezone.now())
             log.info("connection %s resumed", self.conn.pk)
+            _alert("on_connection_resumed", self.conn)
 
     def record_failure(self, error: ConnectorError) -> None:
         """Count a transient failure; open the breaker (pause the connection) at the threshold."""
@@ -132,6 +132,7 @@ class ConnectionGate:
             Connection.objects.filter(pk=self.conn.pk).update(status=Connection.Status.PAUSED,
                                                               status_message=message[:500], last_checked_at=now)
             log.warning("connection %s paused for %.0f s: %s", self.conn.pk, cooldown, reason)
+            _alert("on_connection_paused", self.conn, message)
 
     # ------------------------------------------------------------------ rate and budget
 
@@ -257,6 +258,15 @@ class ConnectionGate:
                 continue
             self.record_success()
             return result
+
+
+def _alert(hook: str, *args) -> None:
+    from integrations.sync import alerts
+
+    try:
+        getattr(alerts, hook)(*args)
+    except Exception:  # telling the tenant must never break the call path
+        log.exception("alert %s failed", hook)
 
 
 class GatedSession(requests.Session):

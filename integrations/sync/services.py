@@ -37,6 +37,11 @@ def flow_run_request(*, flow: Flow, trigger: str = SyncRun.Trigger.MANUAL, inlin
 def execute_run(run_id: int) -> dict:
     """Task body (already inside the tenant's schema): run one flow once."""
     run = SyncRun.objects.select_related("flow__source", "flow__target").get(pk=run_id)
+    if run.status != SyncRun.Status.QUEUED:
+        # Delivered late or twice (the watchdog may already have failed and re-requested it): a run's status
+        # only ever moves forward.
+        log.info("run %s is %s, not queued; not started again", run.pk, run.status)
+        return {"status": run.status}
     flow = run.flow
     definition = FLOWS.get(flow.key)
     recorder = RunRecorder(run)
@@ -49,7 +54,14 @@ def execute_run(run_id: int) -> dict:
     # One run per flow at a time, across all workers.
     with advisory_lock(f"flow:{flow.key}") as acquired:
         if not acquired:
-            recorder.finish(error="Another run of this flow is in progress; this one was not started.")
+            # Compare-and-set: if this very run is what the other worker is running, leave it alone.
+            SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
+                status=SyncRun.Status.FAILED, finished_at=timezone.now(),
+                message="Another run of this flow is in progress; this one was not started.")
+            run.refresh_from_db()
+            return {"status": run.status}
+        if not SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).exists():
+            run.refresh_from_db()
             return {"status": run.status}
         _close_interrupted_runs(flow, current=run)
         recorder.start()
@@ -67,8 +79,18 @@ def execute_run(run_id: int) -> dict:
         else:
             recorder.finish()
             _note_connections_working(flow)
+    _alert(run)
     return {"status": run.status, "posted": run.records_posted, "failed": run.records_failed,
             "seen": run.records_seen}
+
+
+def _alert(run: SyncRun) -> None:
+    from integrations.sync import alerts
+
+    try:
+        alerts.on_run_finished(run)
+    except Exception:  # an alert must never turn a finished run into a crashed task
+        log.exception("alerting on run %s failed", run.pk)
 
 
 def _close_interrupted_runs(flow: Flow, *, current: SyncRun) -> None:

@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from integrations.dynamics_ax.aif_client import AifClient
 from integrations.sync.models import Binding, Connection, SyncRecord, SyncRun
 from integrations.sync.services import connection_test, flow_run_request
 

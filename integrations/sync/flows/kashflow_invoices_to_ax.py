@@ -111,6 +111,11 @@ class KashflowInvoicesToAx(RecordFlow):
     def canonical(self, raw: Any) -> dict[str, Any]:
         return invoice_to_canonical(raw).to_dict()
 
+    def unwanted_listed(self, candidate: Candidate) -> str:
+        if self.paid_only and candidate.summary.get("Status") not in (None, "Paid"):
+            return "Not paid yet (the flow carries paid invoices only)."
+        return ""
+
     def unwanted(self, payload: dict[str, Any]) -> str:
         if self.paid_only and payload.get("status") != "paid":
             return "Not paid yet (the flow carries paid invoices only)."

@@ -41,6 +41,9 @@ class Command(BaseCommand):
                 raise CommandError(f"Port {p} is already in use (is another demo running?).")
         self.stdout.write("Migrating the database…")
         call_command("migrate_schemas", interactive=False, verbosity=0)
+        from portal.schedules import ensure_system_schedules
+
+        ensure_system_schedules()  # the dispatcher the worker runs every minute (schedules, watchdog, alerts)
         state = _demo_state()
         from portal.demo import DEMO_INSTANCE, demo_sandbox, demo_tenant_setup
 
