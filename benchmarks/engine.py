@@ -10,6 +10,9 @@ The sandboxes run in their own process (as remote systems would), with zero late
   every record persisted, leased, transformed, sent in batches through the outbox and bound.
 * **bare floor**: another process does only what the protocol needs for the same invoices — list pages, fetch
   each paid invoice, build the AX document, send the same batches — with no database at all.
+Each size up to 20,000 is measured ``--repeat`` times, alternating floor and engine, and the best of each is
+kept (the spread is in the JSON): on this shared 2-core machine single runs vary by ±25 %.
+
 * **rate limit**: a smaller run where the Kashflow sandbox enforces a real quota (429 beyond R requests/s)
   and the connection is configured with that rate: how much of the allowed rate the engine used, and whether
   any record failed because of it.
@@ -170,7 +173,8 @@ def child(role: str, *args: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invoices", type=int, nargs="+", default=[2000, 20000])
-    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size up to 20,000 (best kept)")
     parser.add_argument("--rate", type=float, default=40.0, help="imposed Kashflow quota, requests/s (0: skip)")
     parser.add_argument("--rate-invoices", type=int, default=1500)
     parser.add_argument("--child", nargs="+")
@@ -213,12 +217,19 @@ def main() -> int:
                 return control.connections("bench")
 
             for count in args.invoices:
-                print(f"… {count} invoices: seeding, bare floor", flush=True)
-                bare = child("bare", json.dumps(instance(count)), str(args.batch))
-                print(f"… {count} invoices: engine", flush=True)
-                engine = child("engine", json.dumps(instance(count)), str(args.batch), "0")
-                if engine["status"] != "succeeded" or engine["posted"] != bare["posted"]:
-                    raise SystemExit(f"engine run did not post what the floor posted: {engine}")
+                repeat = args.repeat if count <= 20_000 else 1
+                bares, engines = [], []
+                for attempt in range(repeat):  # alternate, keep the best of each: this machine is noisy
+                    print(f"… {count} invoices ({attempt + 1}/{repeat}): bare floor", flush=True)
+                    bares.append(child("bare", json.dumps(instance(count)), str(args.batch)))
+                    print(f"… {count} invoices ({attempt + 1}/{repeat}): engine", flush=True)
+                    engine = child("engine", json.dumps(instance(count)), str(args.batch), "0")
+                    if engine["status"] != "succeeded" or engine["posted"] != bares[-1]["posted"]:
+                        raise SystemExit(f"engine run did not post what the floor posted: {engine}")
+                    engines.append(engine)
+                bare = min(bares, key=lambda r: r["seconds"])
+                engine = min(engines, key=lambda r: r["seconds"])
+                engine["peak_rss_mb"] = max(r["peak_rss_mb"] for r in engines)
                 rows.append({
                     "invoices": count, "posted": engine["posted"],
                     "engine_s": round(engine["seconds"], 2),
@@ -226,7 +237,9 @@ def main() -> int:
                     "bare_s": round(bare["seconds"], 2), "bare_per_s": round(bare["posted"] / bare["seconds"], 1),
                     "ratio": round(engine["seconds"] / bare["seconds"], 2),
                     "ax_calls": engine["target_calls"], "worker_peak_mb": round(engine["peak_rss_mb"]),
-                    "bare_peak_mb": round(bare["peak_rss_mb"]),
+                    "bare_peak_mb": round(bare["peak_rss_mb"]), "runs": repeat,
+                    "engine_all_s": [round(r["seconds"], 2) for r in engines],
+                    "bare_all_s": [round(r["seconds"], 2) for r in bares],
                 })
             if args.rate:
                 print(f"… rate limit {args.rate:g}/s: {args.rate_invoices} invoices", flush=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -94,7 +94,10 @@ class SalesInvoice:
     entity = "sales_invoice"
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        # Field by field (dataclasses.asdict deep-copies every value: a third of a record's conversion time).
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "lines"}
+        data["lines"] = [{name: getattr(line, name) for name in line.__dataclass_fields__} for line in self.lines]
+        return _jsonable(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SalesInvoice:

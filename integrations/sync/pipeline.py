@@ -257,8 +257,9 @@ class Pipeline:
         if already:
             self.settle_digests([digests[r.source_id] for r in already])
             self.recorder.count("skipped", len(already))
+        known = {r.pk: r for r in records}
         for start in range(0, len(ready), self.spec.batch_size):
-            self.process(ready[start:start + self.spec.batch_size], digests=digests)
+            self.process(ready[start:start + self.spec.batch_size], digests=digests, known=known)
         for candidate in changed:
             if candidate.number is not None and candidate.source_id in self._unsettled:
                 scan.unsettled_numbers.append(candidate.number)
@@ -299,7 +300,7 @@ class Pipeline:
         with db.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {SyncRecord._meta.db_table} ({columns}) VALUES {values} "  # noqa: S608
-                "ON CONFLICT (idempotency_key) DO NOTHING", [v for row in rows for v in row])
+                "ON CONFLICT DO NOTHING", [v for row in rows for v in row])
         records = list(SyncRecord.objects.filter(idempotency_key__in=keys))
         # A record that changed after it was posted: the posted version stands (record it, don't re-send).
         bound = set(Binding.objects.filter(
@@ -329,8 +330,10 @@ class Pipeline:
 
     # ------------------------------------------------------------------ lease, transform, route
 
-    def claim(self, pks: Sequence[int]) -> list[SyncRecord]:
-        """Lease pending records for this run (records another live run holds are left alone)."""
+    def claim(self, pks: Sequence[int], known: dict[int, SyncRecord] | None = None) -> list[SyncRecord]:
+        """Lease pending records for this run (records another live run holds are left alone).
+
+        ``known``: records already loaded by the caller (the lease only changes lease fields)."""
         if not pks:
             return []
         with db.cursor() as cursor:
@@ -341,8 +344,10 @@ class Pipeline:
                 [self.run.pk, timezone.now() + self.lease, list(pks), timezone.now(), self.run.pk])
             claimed = {row[0] for row in cursor.fetchall()}
         checkpoint("claim")
-        records = SyncRecord.objects.filter(pk__in=claimed).order_by("pk")
-        return list(records)
+        known = known or {}
+        missing = [pk for pk in claimed if pk not in known]
+        loaded = {r.pk: r for r in SyncRecord.objects.filter(pk__in=missing)} if missing else {}
+        return [known.get(pk) or loaded[pk] for pk in sorted(claimed)]
 
     def rules_for(self, record: SyncRecord) -> tuple[MappingVersion, dict[str, Any]]:
         if record.replay_mapping == "ran" and record.mapping_version_id:
@@ -353,8 +358,9 @@ class Pipeline:
             return version, version.rules
         return self.version, self.version.rules
 
-    def process(self, pks: Sequence[int], *, digests: dict[str, Candidate]) -> None:
-        records = self.claim(pks)
+    def process(self, pks: Sequence[int], *, digests: dict[str, Candidate],
+                known: dict[int, SyncRecord] | None = None) -> None:
+        records = self.claim(pks, known)
         ready: list[tuple[SyncRecord, dict[str, Any]]] = []
         for record in records:
             version, rules = self.rules_for(record)
@@ -473,12 +479,16 @@ class Pipeline:
         """Bindings, record status, auto-resolution and source digests in one commit."""
         now = timezone.now()
         with transaction.atomic():
-            Binding.objects.bulk_create(
-                [Binding(connection=self.flow.target, entity=r.entity, source_connection=self.flow.source,
-                         source_id=r.source_id, external_id=str(external_id), payload_hash=r.source_version,
-                         synced_at=now) for r, external_id in zip(records, ids, strict=True)],
-                update_conflicts=True, unique_fields=["connection", "entity", "source_connection", "source_id"],
-                update_fields=["external_id", "payload_hash", "synced_at"])
+            rows = [(self.flow.target_id, r.entity, self.flow.source_id, r.source_id, str(external_id),
+                     r.source_version, now) for r, external_id in zip(records, ids, strict=True)]
+            with db.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {Binding._meta.db_table} (connection_id, entity, source_connection_id, "  # noqa: S608
+                    f"source_id, external_id, payload_hash, synced_at) "
+                    f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(rows))} "
+                    "ON CONFLICT (connection_id, entity, source_connection_id, source_id) DO UPDATE SET "
+                    "external_id = EXCLUDED.external_id, payload_hash = EXCLUDED.payload_hash, "
+                    "synced_at = EXCLUDED.synced_at", [v for row in rows for v in row])
             for record, external_id in zip(records, ids, strict=True):
                 record.status = SyncRecord.Status.POSTED
                 record.target_id = str(external_id)
@@ -530,11 +540,13 @@ class Pipeline:
         if not candidates:
             return
         now = timezone.now()
-        SourceState.objects.bulk_create(
-            [SourceState(flow=self.flow, stream=self.spec.stream, source_id=c.source_id, number=c.number,
-                         digest=c.digest, seen_at=now) for c in candidates],
-            update_conflicts=True, unique_fields=["flow", "stream", "source_id"],
-            update_fields=["digest", "number", "seen_at"])
+        rows = [(self.flow.pk, self.spec.stream, c.source_id, c.number, c.digest, now) for c in candidates]
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {SourceState._meta.db_table} (flow_id, stream, source_id, number, digest, seen_at) "  # noqa: S608
+                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * len(rows))} "
+                "ON CONFLICT (flow_id, stream, source_id) DO UPDATE SET digest = EXCLUDED.digest, "
+                "number = EXCLUDED.number, seen_at = EXCLUDED.seen_at", [v for row in rows for v in row])
 
 
 def update_column(model, column: str, values: list[tuple[int, Any]], *, cast: str = "") -> None:
