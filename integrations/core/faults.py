@@ -10,8 +10,8 @@ every Nth request it applies to (1 = always) and ``times`` caps how often it fir
 ``null``/``false``/``0``/``{}`` switches a fault off.
 
     rate_limit    {"every": 1, "retry_after": 2}  -> 429 with Retry-After (seconds)
-                  {"per_second": 50, "burst": 5}   -> a real quota: 429 (Retry-After = time to the next
-                                                      token) once more than 50 requests/s arrive
+                  {"per_second": 50, "burst": 5}   -> a real quota: once more than 50 requests/s (beyond a
+                                                      burst of 5) arrive, 429 with Retry-After in whole seconds
     slow_ms       250                              -> sleep before answering every request
     timeout       {"every": 1, "hang_ms": 30000}  -> hang, then drop the connection (the client times out)
     server_error  {"every": 1, "status": 503}      -> 5xx with an HTML body, nothing processed
@@ -20,6 +20,7 @@ every Nth request it applies to (1 = always) and ``times`` caps how often it fir
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Any, ClassVar
@@ -168,7 +169,7 @@ class FaultSwitch:
         if quota and quota.get("per_second"):
             wait = self._over_quota(float(quota["per_second"]), float(quota.get("burst", 1)))
             if wait:
-                return self.rate_limited(round(wait, 3))
+                return self.rate_limited(max(1, math.ceil(wait)))  # delay-seconds: an integer, as real servers send
         else:
             spec = self.fires("rate_limit")
             if spec:

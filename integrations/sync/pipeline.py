@@ -28,13 +28,16 @@ import logging
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db import connection as db
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.core.canonical import content_hash
@@ -165,6 +168,9 @@ class Pipeline:
         self._versions: dict[int, MappingVersion] = {self.version.pk: self.version}
         self._failures_in_a_row = 0
         self._unsettled: set[str] = set()
+        self._numbers: dict[str, int] = {}  # source id -> number of what this run's scan saw changed
+        self._sender: ThreadPoolExecutor | None = None
+        self._in_flight: tuple | None = None
         self.lease = timedelta(seconds=int(self.flow.options.get("lease_seconds", 900)))
 
     # ------------------------------------------------------------------ the run
@@ -172,18 +178,45 @@ class Pipeline:
     def execute(self) -> None:
         self.spec.open()
         self.recover_in_flight()
-        self.process_queued()
-        cursor_row, _ = FlowCursor.objects.get_or_create(flow=self.flow, stream=self.spec.stream)
-        scan = Scan()
-        for page in self.spec.candidates(dict(cursor_row.value or {}), scan):
-            self.recorder.count("seen", len(page))
-            checkpoint("extract")
-            self.scan_page(page, scan)
+        with self.sending_alongside():
+            self.process_queued()
+            cursor_row, _ = FlowCursor.objects.get_or_create(flow=self.flow, stream=self.spec.stream)
+            scan = Scan()
+            for page in self.spec.candidates(dict(cursor_row.value or {}), scan):
+                self.recorder.count("seen", len(page))
+                checkpoint("extract")
+                self.scan_page(page, scan)
+            self.collect()
         if scan.complete:
+            scan.unsettled_numbers = [n for sid, n in self._numbers.items() if sid in self._unsettled]
             checkpoint("cursor")
             cursor_row.value = self.spec.next_cursor(dict(cursor_row.value or {}), scan)
             cursor_row.save(update_fields=["value", "updated_at"])
         self.recorder.beat()
+
+    @contextmanager
+    def sending_alongside(self) -> Iterator[None]:
+        """Let target calls run on a second thread while this one reads the source (one message in flight).
+
+        The thread does network I/O and the gate's bookkeeping only; it shares this thread's database
+        connection (psycopg serialises commands), so it sees exactly what this thread sees, transaction
+        included. Every result is bound here, in order.
+        """
+        main = connections[DEFAULT_DB_ALIAS]
+        main.inc_thread_sharing()
+
+        def adopt_connection() -> None:
+            connections[DEFAULT_DB_ALIAS] = main
+
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"send:{self.flow.key}",
+                                      initializer=adopt_connection)
+        self._sender = executor
+        try:
+            yield
+        finally:
+            self._sender = None
+            executor.shutdown(wait=True)  # nothing may use the connection once we return
+            main.dec_thread_sharing()
 
     # ------------------------------------------------------------------ 1. writes whose outcome is unknown
 
@@ -195,7 +228,7 @@ class Pipeline:
         for pk, message_id in in_flight.values_list("pk", "message_id"):
             groups.setdefault(message_id, []).append(pk)
         for message_id, pks in groups.items():
-            records = self.claim(pks)
+            records = self.claim(pks, in_flight=True)
             if len(records) != len(pks):
                 continue  # another worker holds part of the message; it resolves it
             documents = [r.target_payload for r in records]
@@ -219,6 +252,15 @@ class Pipeline:
                                                   source_id__in=list(by_id)).values_list("source_id", "digest"))
         changed = [c for c in page if settled.get(c.source_id) != c.digest]
         self.recorder.count("skipped", len(page) - len(changed))
+        for candidate in changed:
+            if candidate.number is not None:
+                self._numbers[candidate.source_id] = candidate.number
+        # Batch by batch: the target works on one batch while the next is read (and database work comes in
+        # small slices, so a rate-limited source is never left idle for long).
+        for start in range(0, len(changed), self.spec.batch_size):
+            self.scan_chunk(changed[start:start + self.spec.batch_size], scan)
+
+    def scan_chunk(self, changed: list[Candidate], scan: Scan) -> None:
         loaded: list[tuple[Candidate, dict[str, Any]]] = []
         unwanted: list[Candidate] = []
         for candidate in changed:
@@ -251,18 +293,14 @@ class Pipeline:
         already: list[SyncRecord] = []
         for record in records:
             if record.status == SyncRecord.Status.PENDING:
-                ready.append(record.pk)
+                if not record.message_id:  # else it is on its way already
+                    ready.append(record.pk)
             else:
                 already.append(record)  # same content as before: settled then, settle the digest now
         if already:
             self.settle_digests([digests[r.source_id] for r in already])
             self.recorder.count("skipped", len(already))
-        known = {r.pk: r for r in records}
-        for start in range(0, len(ready), self.spec.batch_size):
-            self.process(ready[start:start + self.spec.batch_size], digests=digests, known=known)
-        for candidate in changed:
-            if candidate.number is not None and candidate.source_id in self._unsettled:
-                scan.unsettled_numbers.append(candidate.number)
+        self.process(ready, digests=digests, known={r.pk: r for r in records})
 
     def _source_failure(self, error: ConnectorError, candidate: Candidate, scan: Scan) -> None:
         if error.kind in {AUTH, CONFIGURATION} or isinstance(error, CircuitOpen):
@@ -300,8 +338,20 @@ class Pipeline:
         with db.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {SyncRecord._meta.db_table} ({columns}) VALUES {values} "  # noqa: S608
-                "ON CONFLICT DO NOTHING", [v for row in rows for v in row])
-        records = list(SyncRecord.objects.filter(idempotency_key__in=keys))
+                "ON CONFLICT DO NOTHING RETURNING id, idempotency_key", [v for row in rows for v in row])
+            inserted = dict((key, pk) for pk, key in cursor.fetchall())
+        records = []
+        for (_candidate, payload), row in zip(loaded, rows, strict=True):
+            pk = inserted.get(row[5])
+            if pk is not None:  # new: built here rather than read back
+                record = SyncRecord(id=pk, flow=self.flow, last_run=self.run, entity=row[2], source_id=row[3],
+                                    source_version=row[4], idempotency_key=row[5], payload=payload, created_at=now,
+                                    updated_at=now)
+                record._state.adding = False
+                records.append(record)
+        seen_before = [key for key in keys if key not in inserted]
+        if seen_before:
+            records += list(SyncRecord.objects.filter(idempotency_key__in=seen_before))
         # A record that changed after it was posted: the posted version stands (record it, don't re-send).
         bound = set(Binding.objects.filter(
             connection=self.flow.target, entity=self.spec.entity, source_connection=self.flow.source,
@@ -330,16 +380,20 @@ class Pipeline:
 
     # ------------------------------------------------------------------ lease, transform, route
 
-    def claim(self, pks: Sequence[int], known: dict[int, SyncRecord] | None = None) -> list[SyncRecord]:
+    def claim(self, pks: Sequence[int], known: dict[int, SyncRecord] | None = None, *,
+              in_flight: bool = False) -> list[SyncRecord]:
         """Lease pending records for this run (records another live run holds are left alone).
 
-        ``known``: records already loaded by the caller (the lease only changes lease fields)."""
+        Records in the outbox (a message id set: on their way to the target) are only ever claimed to resolve
+        that message (``in_flight=True``), never to be sent afresh. ``known``: records already loaded by the
+        caller (the lease only changes lease fields)."""
         if not pks:
             return []
+        outbox = "message_id <> ''" if in_flight else "message_id = ''"
         with db.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {SyncRecord._meta.db_table} SET lease_run = %s, lease_until = %s "  # noqa: S608
-                "WHERE id = ANY(%s) AND status = 'pending' "
+                f"WHERE id = ANY(%s) AND status = 'pending' AND {outbox} "
                 "AND (lease_until IS NULL OR lease_until < %s OR lease_run = %s) RETURNING id",
                 [self.run.pk, timezone.now() + self.lease, list(pks), timezone.now(), self.run.pk])
             claimed = {row[0] for row in cursor.fetchall()}
@@ -407,7 +461,7 @@ class Pipeline:
     # ------------------------------------------------------------------ outbox, send, bind
 
     def send(self, items: list[tuple[SyncRecord, dict[str, Any]]], *, digests: dict[str, Candidate] | None = None,
-             message_id: str = "", resend: bool = False) -> None:
+             message_id: str = "", resend: bool = False, wait: bool = False) -> None:
         if not items:
             return
         digests = digests or {}
@@ -418,16 +472,41 @@ class Pipeline:
         if not resend:
             self.outbox(items, message_id)
         checkpoint("outbox")
+        self.run.target_calls += 1
+        call = partial(self._call_target, records, documents, message_id)
+        if self._sender is None or wait:
+            try:
+                ids = call()
+            except ConnectorError as error:
+                self._send_failed(items, error, message_id, digests)
+                return
+            self._sent(records, ids, digests)
+            return
+        self.collect()  # one message in flight: the previous one is bound before the next leaves
+        self._in_flight = (self._sender.submit(call), items, digests, message_id)
+
+    def _call_target(self, records: list[SyncRecord], documents: list[dict[str, Any]], message_id: str) -> list[str]:
         try:
-            self.run.target_calls += 1
-            ids = self.target_gate.call(lambda: self.spec.send(documents, message_id), metered=False)
+            return self.target_gate.call(lambda: self.spec.send(documents, message_id), metered=False)
         except DuplicateError:
             # The target already processed this very message (an earlier answer was lost): look the keys up.
-            ids = [self.target_gate.call(lambda r=r: self.spec.find_existing(r), metered=False) or
-                   f"MessageId:{message_id}#{index}" for index, r in enumerate(records)]
+            return [self.target_gate.call(lambda r=r: self.spec.find_existing(r), metered=False) or
+                    f"MessageId:{message_id}#{index}" for index, r in enumerate(records)]
+
+    def collect(self) -> None:
+        """Wait for the message in flight (if any) and settle its records."""
+        if self._in_flight is None:
+            return
+        future, items, digests, message_id = self._in_flight
+        self._in_flight = None
+        try:
+            ids = future.result()
         except ConnectorError as error:
             self._send_failed(items, error, message_id, digests)
             return
+        self._sent([r for r, _doc in items], ids, digests)
+
+    def _sent(self, records: list[SyncRecord], ids: list[str], digests: dict[str, Candidate]) -> None:
         self._failures_in_a_row = 0
         checkpoint("send")
         self.bind(records, ids, digests)
@@ -439,11 +518,10 @@ class Pipeline:
             record.message_id = message_id
             record.target_payload = document
             record.attempts += 1
-        with transaction.atomic():
-            SyncRecord.objects.filter(pk__in=[r.pk for r, _d in items]).update(
-                message_id=message_id, mapping_version=items[0][0].mapping_version, attempts=F("attempts") + 1,
-                updated_at=timezone.now())
-            update_column(SyncRecord, "target_payload", [(r.pk, json.dumps(d)) for r, d in items], cast="jsonb")
+        version = items[0][0].mapping_version
+        update_column(SyncRecord, "target_payload", [(r.pk, json.dumps(d)) for r, d in items], cast="jsonb",
+                      extra="message_id = %s, mapping_version_id = %s, attempts = t.attempts + 1, updated_at = %s",
+                      extra_params=[message_id, version.pk if version else None, timezone.now()])
 
     def _send_failed(self, items, error: ConnectorError, message_id: str, digests) -> None:
         records = [r for r, _doc in items]
@@ -467,7 +545,7 @@ class Pipeline:
             record.message_id = ""
         if len(items) > 1:
             for item in items:  # find the culprit(s): each on its own message
-                self.send([item], digests=digests)
+                self.send([item], digests=digests, wait=True)
             return
         record = records[0]
         with transaction.atomic():
@@ -499,13 +577,13 @@ class Pipeline:
                     record.resolution = Resolution.REPLAYED
                     record.resolved_at = now
                 record.replay_mapping = ""
-            pks = [r.pk for r in records]
-            SyncRecord.objects.filter(pk__in=pks, replay_mapping__in=["ran", "current"], resolution="").update(
-                resolution=Resolution.REPLAYED, resolved_at=now)
-            SyncRecord.objects.filter(pk__in=pks).update(
-                status=SyncRecord.Status.POSTED, message_id="", lease_run=None, lease_until=None, last_error="",
-                error_kind="", error_code="", suggested_fix="", replay_mapping="", updated_at=now)
-            update_column(SyncRecord, "target_id", [(r.pk, r.target_id) for r in records])
+            # One statement (each UPDATE rewrites these wide rows): posted, target id, outbox and lease cleared.
+            replayed = "t.replay_mapping IN ('ran', 'current') AND t.resolution = ''"
+            update_column(SyncRecord, "target_id", [(r.pk, r.target_id) for r in records], extra=(
+                f"status = 'posted', message_id = '', lease_run = NULL, lease_until = NULL, last_error = '', "
+                f"error_kind = '', error_code = '', suggested_fix = '', replay_mapping = '', updated_at = %s, "
+                f"resolution = CASE WHEN {replayed} THEN 'replayed' ELSE t.resolution END, "
+                f"resolved_at = CASE WHEN {replayed} THEN %s ELSE t.resolved_at END"), extra_params=[now, now])
             # Older attempts at the same source records are resolved by this post.
             SyncRecord.objects.filter(
                 flow=self.flow, entity=self.spec.entity, source_id__in=[r.source_id for r in records],
@@ -549,7 +627,8 @@ class Pipeline:
                 "number = EXCLUDED.number, seen_at = EXCLUDED.seen_at", [v for row in rows for v in row])
 
 
-def update_column(model, column: str, values: list[tuple[int, Any]], *, cast: str = "") -> None:
+def update_column(model, column: str, values: list[tuple[int, Any]], *, cast: str = "", extra: str = "",
+                  extra_params: Sequence[Any] = ()) -> None:
     """``UPDATE table SET column = v.value FROM (VALUES (pk, value), ...) v`` — one statement for a batch
     where each row gets its own value (Django's bulk_update builds a CASE per row, far slower)."""
     if not values:
@@ -558,10 +637,11 @@ def update_column(model, column: str, values: list[tuple[int, Any]], *, cast: st
     placeholders = ", ".join(["(%s::bigint, %s)"] * len(values))
     params = [item for pair in values for item in pair]
     value = f"v.value::{cast}" if cast else "v.value"
+    more = f", {extra}" if extra else ""
     with db.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS t SET {column} = {value} FROM (VALUES {placeholders}) AS v(id, value) "  # noqa: S608
-            "WHERE t.id = v.id", params)
+            f"UPDATE {table} AS t SET {column} = {value}{more} "  # noqa: S608
+            f"FROM (VALUES {placeholders}) AS v(id, value) WHERE t.id = v.id", [*extra_params, *params])
 
 
 def gate_for(connection) -> ConnectionGate:

@@ -99,3 +99,26 @@ def test_update_merges_and_null_switches_off():
     faults = FaultSwitch({"rate_limit": {"every": 2}, "slow_ms": 10})
     faults.update({"slow_ms": None, "drop": {"every": 5}})
     assert faults.snapshot()["config"] == {"rate_limit": {"every": 2}, "drop": {"every": 5}}
+
+
+def test_rate_limit_quota_lets_a_burst_through_then_answers_429_in_whole_seconds():
+    faults = FaultSwitch({"rate_limit": {"per_second": 5, "burst": 3}})
+    answers = [faults.intercept() for _ in range(4)]
+    assert answers[:3] == [None, None, None]
+    refused = answers[3]
+    assert refused.status == 429 and dict(refused.headers)["Retry-After"] == "1"
+    time.sleep(0.25)  # 5/s: one more token after 0.2 s
+    assert faults.intercept() is None
+    assert faults.snapshot()["fired"]["rate_limit"] == 1
+
+
+def test_keep_alive_serves_many_requests_on_one_connection_and_skips_unread_bodies():
+    def app(environ, start_response):  # never reads the body it is sent
+        return Response.json({"path": environ["PATH_INFO"]})(start_response)
+
+    with ServerThread(app) as server, requests.Session() as session:
+        first = session.post(f"{server.url}/a", data=b"x" * 5000)
+        second = session.get(f"{server.url}/b")
+        assert first.json() == {"path": "/a"} and second.json() == {"path": "/b"}
+        assert first.headers.get("Connection") != "close"
+        assert len(session.adapters["http://"].poolmanager.pools) == 1
