@@ -11,9 +11,11 @@ from typing import Any
 from django.db import transaction
 
 from integrations.sync.flows import FLOWS
-from integrations.sync.models import Connection, Flow, System
+from integrations.sync.models import Connection, Flow, FlowSchedule, System
+from integrations.sync.scheduling import save_schedule
 
 LABELS = {System.KASHFLOW: "Kashflow", System.DYNAMICS_AX: "Dynamics AX", System.SAGE100: "Sage 100"}
+SANDBOX_INTERVAL_MINUTES = 5
 DEFAULT_FLOW_OPTIONS: dict[str, dict[str, Any]] = {"kashflow_invoices_to_ax": {"paid_only": True}}
 
 
@@ -59,6 +61,8 @@ def connect_sandbox(*, instance_id: str, fields: dict[str, dict[str, Any]]) -> S
             flow.source, flow.target = source, target
         flow.enabled = True
         flow.save()
+        if not FlowSchedule.objects.filter(flow=flow).exists():  # a sandbox moves data by itself
+            save_schedule(flow, FlowSchedule.Kind.INTERVAL, SANDBOX_INTERVAL_MINUTES, "", True, "sandbox setup")
         flows.append(flow)
     return SandboxIntegration(instance_id, connections, flows)
 
