@@ -96,6 +96,8 @@ def tenant_tick(now: datetime | None = None) -> dict[str, Any]:
         ("schedules", lambda: fire_due_schedules(now=now)),
         ("webhooks", webhooks.sweep_received),
         ("digest", lambda: alerts.send_digests(now=now)),
+        # Once an hour: resolved errors beyond the newest 20,000 of each flow are deleted (never unresolved ones).
+        ("retention", lambda: prune_errors() if now.minute == 0 else None),
     ]
     summary: dict[str, Any] = {}
     for name, step in steps:
@@ -105,6 +107,13 @@ def tenant_tick(now: datetime | None = None) -> dict[str, Any]:
             log.exception("tick of %s: %s failed", connection.schema_name, name)
             summary[name] = f"error: {error.__class__.__name__}"
     return summary
+
+
+def prune_errors() -> dict[str, int]:
+    from integrations.sync import inbox
+    from integrations.sync.models import Flow
+
+    return {flow.key: inbox.prune(flow) for flow in Flow.objects.all()}
 
 
 def claim(schedule_id: int, *, old_next_run_at: datetime | None, new_next_run_at: datetime | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import connection
@@ -324,3 +324,14 @@ def test_system_schedules_land_in_the_public_schema_even_from_a_tenant(tenant):
     assert connection.schema_name == "alpha"
     connection.set_schema_to_public()
     assert Schedule.objects.filter(name="ledgerbridge:dispatch").count() == 1
+
+
+def test_the_tick_prunes_resolved_errors_once_an_hour(flow, monkeypatch):
+    from datetime import datetime
+
+    pruned = []
+    monkeypatch.setattr("integrations.sync.inbox.prune", lambda f: pruned.append(f.key) or 0)
+    assert dispatcher.tenant_tick(now=datetime(2026, 1, 5, 10, 7, tzinfo=UTC))["retention"] is None
+    assert pruned == []
+    summary = dispatcher.tenant_tick(now=datetime(2026, 1, 5, 11, 0, tzinfo=UTC))
+    assert summary["retention"] == {flow.key: 0} and pruned == [flow.key]
