@@ -36,7 +36,10 @@ def flow_run_request(*, flow: Flow, trigger: str = SyncRun.Trigger.MANUAL, inlin
 
 def execute_run(run_id: int) -> dict:
     """Task body (already inside the tenant's schema): run one flow once."""
-    run = SyncRun.objects.select_related("flow__source", "flow__target").get(pk=run_id)
+    run = SyncRun.objects.select_related("flow__source", "flow__target").filter(pk=run_id).first()
+    if run is None:  # e.g. a task that outlived its run (the flow or tenant data was deleted)
+        log.warning("run %s no longer exists; nothing to do", run_id)
+        return {"status": "missing"}
     if run.status != SyncRun.Status.QUEUED:
         # Delivered late or twice (the watchdog may already have failed and re-requested it): a run's status
         # only ever moves forward.
