@@ -141,11 +141,13 @@ class RecordFlow(ABC):
         """Apply the mapping; ConnectorError (TargetValidationError code ``mapping_missing``...) on failure."""
 
     @abstractmethod
-    def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str]:
+    def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str | ConnectorError]:
         """Create ``documents`` in the target in one call carrying ``message_id``; their ids, in order.
 
-        Must be all-or-nothing (one target transaction) and raise DuplicateError when the target has already
-        processed ``message_id``."""
+        Either all-or-nothing (one target transaction, like an AIF message: raise on failure, and raise
+        DuplicateError when the target has already processed ``message_id``), or per record (like the Sage
+        agent's batches, each operation with its own idempotency key): then an element may be the
+        ConnectorError of that record, and a repeat must return the stored outcome."""
 
     @abstractmethod
     def find_existing(self, record: SyncRecord) -> str | None:
@@ -506,10 +508,27 @@ class Pipeline:
             return
         self._sent([r for r, _doc in items], ids, digests)
 
-    def _sent(self, records: list[SyncRecord], ids: list[str], digests: dict[str, Candidate]) -> None:
+    def _sent(self, records: list[SyncRecord], ids: list, digests: dict[str, Candidate]) -> None:
         self._failures_in_a_row = 0
         checkpoint("send")
-        self.bind(records, ids, digests)
+        refused = [(r, out) for r, out in zip(records, ids, strict=True) if isinstance(out, ConnectorError)]
+        if refused:  # a per-record target: bind what was created, deal with the rest one by one
+            posted = [(r, out) for r, out in zip(records, ids, strict=True) if not isinstance(out, ConnectorError)]
+            records, ids = [r for r, _o in posted], [o for _r, o in posted]
+            for record, error in refused:
+                if error.retryable:
+                    record.last_error, record.error_kind, record.error_code = str(error), error.kind, error.code or ""
+                    record.save(update_fields=["last_error", "error_kind", "error_code", "updated_at"])
+                    self.recorder.retry_later(1, str(error))
+                    self._unsettled = self._unsettled | {record.source_id}
+                    continue  # stays in the outbox: re-sent under the same key, which the target recognises
+                with transaction.atomic():
+                    SyncRecord.objects.filter(pk=record.pk).update(message_id="")
+                    self._fail(record, error)
+                    self.settle_digests([digests[record.source_id]] if record.source_id in digests else [])
+                self.recorder.count("failed")
+        if records:
+            self.bind(records, ids, digests)
         checkpoint("bind")
 
     def outbox(self, items: list[tuple[SyncRecord, dict[str, Any]]], message_id: str) -> None:
