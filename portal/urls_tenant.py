@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal.web import alert_views, inbox_views, sandbox_views, schedule_views, views, webhook_views
+from portal.web import alert_views, apikey_views, inbox_views, sandbox_views, schedule_views, views, webhook_views
 from portal.web.forms import LoginForm
 
 urlpatterns = [
@@ -28,6 +28,8 @@ urlpatterns = [
     path("api/v1/", include("portal.api.urls")),
     path("users/", views.user_list, name="users"),
     path("audit/", views.audit_list, name="audit"),
+    path("api-keys/", apikey_views.api_keys, name="api_keys"),
+    path("api-keys/<int:pk>/revoke/", apikey_views.api_key_revoke, name="api_key_revoke"),
     path("webhooks/<slug:token>/", webhook_views.receive, name="webhook_receive"),
     path("sandbox/", sandbox_views.sandbox_home, name="sandbox"),
     path("sandbox/start/", sandbox_views.sandbox_start, name="sandbox_start"),

@@ -56,10 +56,11 @@ def post(client, path, body):
 
 # ---------------------------------------------------------------------------------------------- access
 
-def test_the_api_needs_a_session(tenant_client, flow):
-    assert tenant_client.get("/api/v1/flows/").status_code == 403
+def test_the_api_needs_a_session_or_a_key(tenant_client, flow):
+    answer = tenant_client.get("/api/v1/flows/")
+    assert answer.status_code == 401 and answer["WWW-Authenticate"] == "Bearer"
     assert tenant_client.post("/api/v1/records/ignore/", {"ids": [1]}, content_type="application/json"
-                              ).status_code == 403
+                              ).status_code == 401
 
 
 def test_viewers_read_but_cannot_act(make_user, flow):
