@@ -230,6 +230,7 @@ class Pipeline:
         for pk, message_id in in_flight.values_list("pk", "message_id"):
             groups.setdefault(message_id, []).append(pk)
         for message_id, pks in groups.items():
+            self.recorder.count("seen", len(pks))
             records = self.claim(pks, in_flight=True)
             if len(records) != len(pks):
                 continue  # another worker holds part of the message; it resolves it
@@ -243,6 +244,7 @@ class Pipeline:
                   .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now()))
                   .order_by("pk").values_list("pk", flat=True))
         pks = list(queued[:100_000])
+        self.recorder.count("seen", len(pks))
         for start in range(0, len(pks), self.spec.batch_size):
             self.process(pks[start:start + self.spec.batch_size], digests={})
 
