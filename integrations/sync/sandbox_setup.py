@@ -16,7 +16,8 @@ from integrations.sync.scheduling import save_schedule
 
 LABELS = {System.KASHFLOW: "Kashflow", System.DYNAMICS_AX: "Dynamics AX", System.SAGE100: "Sage 100"}
 SANDBOX_INTERVAL_MINUTES = 5
-DEFAULT_FLOW_OPTIONS: dict[str, dict[str, Any]] = {"kashflow_invoices_to_ax": {"paid_only": True}}
+DEFAULT_FLOW_OPTIONS: dict[str, dict[str, Any]] = {"kashflow_invoices_to_ax": {"paid_only": True},
+                                                   "kashflow_invoices_to_sage": {"paid_only": True}}
 
 
 @dataclass

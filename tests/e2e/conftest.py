@@ -54,3 +54,33 @@ def invoice_flow(tenant, ax_pair, kashflow_sandbox, ax_sandbox):
 
     flows = connect_sandbox(instance_id=ax_pair.id, fields=ax_pair.fields).flows
     return next(f for f in flows if f.key == "kashflow_invoices_to_ax")
+
+
+@pytest.fixture
+def sage_pair(sandbox_servers):
+    return _instance(sandbox_servers, "sage100")
+
+
+@pytest.fixture
+def sage_kashflow_sandbox(sage_pair):
+    """The Kashflow account of the Sage pair (seeded with Sage's customers, codes like ``01-ABF``)."""
+    return _system(sage_pair, "kashflow")
+
+
+@pytest.fixture
+def sage_sandbox(sage_pair):
+    """The Sage 100 sandbox: the agent app (with its fault switch) and the company file it writes."""
+    from integrations.sage100.sandbox.schema import DB_FILE
+
+    app = sage_pair.hub.app("sage100", sage_pair.id)
+    return SimpleNamespace(app=app, fields=sage_pair.fields["sage100"],
+                           company_db=sage_pair.hub.folder(sage_pair.id) / "sage100" / DB_FILE)
+
+
+@pytest.fixture
+def sage_invoice_flow(tenant, sage_pair, sage_kashflow_sandbox, sage_sandbox):
+    """The tenant wired to the Sage pair exactly as "Start a sandbox integration" wires it."""
+    from integrations.sync.sandbox_setup import connect_sandbox
+
+    flows = connect_sandbox(instance_id=sage_pair.id, fields=sage_pair.fields).flows
+    return next(f for f in flows if f.key == "kashflow_invoices_to_sage")

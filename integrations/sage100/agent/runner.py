@@ -42,6 +42,8 @@ def tuple_byref(obj: Any, method: str, args: tuple[Any, ...]) -> tuple[int, Any]
     return int(result), ""
 
 
+LINE_LEAD = ("ItemCode",)  # line fields set before all others
+
 class SessionError(Exception):
     """A BOI session cannot be opened (user, password, company, external access); nothing was applied."""
 
@@ -204,8 +206,10 @@ class _Run:
         for number, line in enumerate(self.op.lines, 1):
             where = f"line {number}: "
             self._check(lines.nAddLine(), lines, f"{where}add line")
-            for name, value in line.items():
-                self._set_value(lines, self.spec.lines_table, name, value, where)
+            # ItemCode first: BOI fills a line's type, price and accounts from the item, and later values
+            # override those defaults (operations may arrive with keys reordered, e.g. from JSONB).
+            for name in sorted(line, key=lambda n: n not in LINE_LEAD):
+                self._set_value(lines, self.spec.lines_table, name, line[name], where)
             self._check(lines.nWrite(), lines, f"{where}write", prefix=where)
 
     def _delete_existing_lines(self, lines: Any) -> None:

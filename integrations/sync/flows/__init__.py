@@ -44,4 +44,14 @@ FLOWS: dict[str, FlowDefinition] = {
         description="Paid (or all, if configured) Kashflow sales invoices become AX free-text invoices, "
                     "one per invoice, with lines on mapped main accounts and financial dimensions.",
     ),
+    "kashflow_invoices_to_sage": FlowDefinition(
+        key="kashflow_invoices_to_sage",
+        name="Kashflow sales invoices → Sage 100 A/R invoices",
+        source_system=System.KASHFLOW,
+        target_system=System.SAGE100,
+        entity="sales_invoice",
+        spec="integrations.sync.flows.kashflow_invoices_to_sage.KashflowInvoicesToSage",
+        description="Paid (or all, if configured) Kashflow sales invoices become Sage 100 A/R invoices through the "
+                    "Ledgerbridge agent, one per invoice, with lines on mapped G/L accounts and the VAT as sales tax.",
+    ),
 }

@@ -1,0 +1,199 @@
+"""Kashflow sales invoices -> Sage 100 A/R invoices, written through the Ledgerbridge agent (AR_Invoice_bus).
+
+Change detection (Kashflow invoice numbers, watermark, periodic full sweep, listing digests): see
+:mod:`integrations.sync.flows.kashflow_source`.
+
+Writes: one agent operation per invoice, many per batch (``POST /v1/batches``). Each operation carries its own
+idempotency key, ``lb-<record idempotency key>``, so the agent answers per invoice, and a repeat of a key it has
+applied returns the stored result instead of writing again: a batch whose answer was lost (or whose worker died
+before binding) is simply sent again. A failed operation is that invoice's error only: retryable codes (record
+in use, BOI failure) stay in the outbox for the next run, the others go to the error inbox.
+
+What an invoice becomes:
+
+* customer: the Kashflow code as ``DD-CUSTNO`` (``01-ABF``: the sandbox seeds Kashflow with Sage's customers under
+  that code), overridable per code in ``customer_accounts``; a code without a division prefix goes to
+  ``default_division``;
+* InvoiceNo: ``invoice_prefix`` + the Kashflow number (Sage zero-fills numeric ones); Sage keeps 7 characters, so a
+  longer one keeps its last characters, with a warning;
+* lines: each Kashflow line on the miscellaneous charge code ``line_item``, its net amount on the Sage G/L account
+  mapped from its nominal code (``gl_accounts``: formatted accounts, or AccountKeys);
+* VAT: the invoice's total VAT as the header's SalesTaxAmt (the A/R invoice total equals the Kashflow gross);
+  terms, tax schedule and salesperson default from the Sage customer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from integrations.core.errors import ConnectorError, TargetValidationError
+from integrations.sage100.agent.operations import MAX_KEY_LENGTH
+from integrations.sync.connectors import sage_agent_client_for
+from integrations.sync.flows.kashflow_source import KashflowInvoiceSource, route
+from integrations.sync.models import SyncRecord
+from integrations.sync.pipeline import Transformed
+from mapping.defaults import KASHFLOW_TO_SAGE_GL, SAGE_DEFAULT_DIVISION, SAGE_DEFAULT_LINE_ITEM
+
+log = logging.getLogger("ledgerbridge.sync.flows")
+
+INVOICE_NO_LENGTH = 7  # AR_InvoiceHistoryHeader.InvoiceNo varchar(7)
+CUSTOMER_NO_LENGTH = 20
+DESCRIPTION_LENGTH = 30  # ItemCodeDesc
+PO_LENGTH = 30  # CustomerPONo
+ACCOUNT_KEY = re.compile(r"^\d{9}$")
+DIVISION_PREFIX = re.compile(r"^(\d{1,2})-(.+)$")
+
+
+def default_rules() -> dict[str, Any]:
+    return {"gl_accounts": dict(KASHFLOW_TO_SAGE_GL), "customer_accounts": {}, "routing": [],
+            "default_division": SAGE_DEFAULT_DIVISION, "line_item": SAGE_DEFAULT_LINE_ITEM, "invoice_prefix": ""}
+
+
+class KashflowInvoicesToSage(KashflowInvoiceSource):
+    def open(self) -> None:
+        super().open()
+        self.agent = sage_agent_client_for(self.flow.target, gate=self.target_gate)
+        self._account_keys: dict[str, tuple[str, str]] | None = None  # Account -> (AccountKey, Status)
+
+    # ------------------------------------------------------------------ mapping
+
+    def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
+        invoice = self.invoice_for(payload, record)
+        warnings: list[str] = []
+        division_no, customer_no = self.customer_for(invoice.customer_code, rules)
+        invoice_no = self.invoice_number(invoice.number, str(rules.get("invoice_prefix") or ""), warnings)
+        gl_accounts = {str(k): str(v) for k, v in (rules.get("gl_accounts") or {}).items()}
+        item = str(rules.get("line_item") or SAGE_DEFAULT_LINE_ITEM)
+        if not invoice.lines:
+            raise TargetValidationError(f"Kashflow invoice {invoice.number} has no lines; Sage needs at least one.",
+                                        system="Mapping", code="invalid_value")
+        lines = []
+        for line in invoice.lines:
+            # ItemCode first: Sage fills a line's defaults from its item, and the values set after it stand.
+            lines.append({"ItemCode": item,
+                          "ItemCodeDesc": (line.description or f"Kashflow line {line.number}")[:DESCRIPTION_LENGTH],
+                          "QuantityShipped": _number(line.quantity), "UnitPrice": _number(line.unit_price),
+                          "ExtensionAmt": _number(line.net_amount),
+                          "SalesAcctKey": self.account_key(line.account_code, gl_accounts)})
+        fields: dict[str, Any] = {"ARDivisionNo": division_no, "CustomerNo": customer_no, "InvoiceNo": invoice_no,
+                                  "InvoiceType": "IN", "InvoiceDate": invoice.issue_date.isoformat()}
+        if invoice.due_date:
+            fields["InvoiceDueDate"] = invoice.due_date.isoformat()
+        if invoice.customer_reference:
+            fields["CustomerPONo"] = invoice.customer_reference[:PO_LENGTH]
+        fields["Comment"] = f"Kashflow invoice {invoice.number}"[:30]
+        fields["SalesTaxAmt"] = _number(invoice.tax_amount)
+        document = {"key": self.operation_key(record), "object": "AR_Invoice_bus", "action": "create",
+                    "fields": fields, "lines": lines}
+        hold = route(invoice, rules.get("routing") or [])
+        return Transformed(document=document, hold=hold, warnings=warnings)
+
+    @staticmethod
+    def operation_key(record: SyncRecord) -> str:
+        """The agent's idempotency key for this record's write (same record version, same key)."""
+        return f"lb-{record.idempotency_key}"[:MAX_KEY_LENGTH]
+
+    @staticmethod
+    def customer_for(code: str, rules: dict[str, Any]) -> tuple[str, str]:
+        """(ARDivisionNo, CustomerNo) for a Kashflow customer code."""
+        mapped = str((rules.get("customer_accounts") or {}).get(code) or code).strip()
+        found = DIVISION_PREFIX.match(mapped)
+        if found:
+            division_no, customer_no = found.group(1).zfill(2), found.group(2)
+        else:
+            division_no, customer_no = str(rules.get("default_division") or SAGE_DEFAULT_DIVISION), mapped
+        customer_no = customer_no.strip().upper()
+        if not customer_no or len(customer_no) > CUSTOMER_NO_LENGTH:
+            raise TargetValidationError(
+                f"Kashflow customer {code} maps to Sage customer number {customer_no!r}, which is not 1-"
+                f"{CUSTOMER_NO_LENGTH} characters; map it in customer_accounts (\"DD-CUSTNO\").",
+                system="Mapping", code="invalid_value", payload={"customer_code": code})
+        return division_no, customer_no
+
+    @staticmethod
+    def invoice_number(number: str, prefix: str, warnings: list[str]) -> str:
+        text = str(number).strip().upper()
+        room = INVOICE_NO_LENGTH - len(prefix)
+        if room < 1:
+            raise TargetValidationError(f"The invoice prefix {prefix!r} leaves no room for the number in Sage's "
+                                        f"{INVOICE_NO_LENGTH}-character InvoiceNo.", system="Mapping",
+                                        code="invalid_value")
+        if len(text) > room:
+            cut = text[-room:]
+            warning = (f"Kashflow invoice number {text} is longer than Sage's InvoiceNo allows "
+                       f"({INVOICE_NO_LENGTH} characters with the prefix); written as {prefix}{cut}.")
+            warnings.append(warning)
+            log.warning(warning)
+            text = cut
+        return prefix + text
+
+    def account_key(self, nominal_code: str, gl_accounts: dict[str, str]) -> str:
+        """Sage's AccountKey for the G/L account mapped to a Kashflow nominal code."""
+        try:
+            account = gl_accounts[str(nominal_code)]
+        except KeyError:
+            raise TargetValidationError(
+                f"No Sage 100 G/L account is mapped for Kashflow nominal code {nominal_code}", system="Mapping",
+                code="mapping_missing", payload={"nominal_code": str(nominal_code)},
+            ) from None
+        chart = self.chart()
+        if chart is None:  # no ODBC to read the chart with: the mapping must hold AccountKeys
+            return account
+        found = chart.get(account) or next((v for v in chart.values() if v[0] == account), None)
+        if found is None:
+            raise TargetValidationError(
+                f"Sage 100 G/L account {account} (mapped for Kashflow nominal code {nominal_code}) is not in the "
+                "company's chart of accounts", system="Mapping", code="mapping_missing",
+                payload={"nominal_code": str(nominal_code), "account": account})
+        key, status = found
+        if status != "A":
+            raise TargetValidationError(
+                f"Sage 100 G/L account {account} (mapped for Kashflow nominal code {nominal_code}) is inactive",
+                system="Mapping", code="mapping_missing", payload={"nominal_code": str(nominal_code),
+                                                                  "account": account})
+        return key
+
+    def chart(self) -> dict[str, tuple[str, str]] | None:
+        """GL_Account read once per run over the connection's ODBC (None when it has no ODBC settings)."""
+        if self._account_keys is None:
+            settings = self.flow.target.settings or {}
+            if not (settings.get("odbc") or settings.get("dsn")):
+                return None
+            from integrations.sage100.odbc import SageOdbcReader
+
+            with SageOdbcReader.from_settings(settings) as reader:
+                rows = reader.read("GL_Account", ["AccountKey", "Account", "Status"])
+            self._account_keys = {str(r["Account"]): (str(r["AccountKey"]), str(r.get("Status") or "A"))
+                                  for r in rows}
+        return self._account_keys
+
+    # ------------------------------------------------------------------ writing
+
+    def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str | ConnectorError]:
+        results = self.agent.apply(documents)
+        return [result.error() or target_id(document, result.record_key)
+                for document, result in zip(documents, results, strict=True)]
+
+    def find_existing(self, record: SyncRecord) -> str | None:
+        document = record.target_payload or {}
+        key = document.get("key")
+        if not key:
+            return None
+        result = self.agent.applied(key)
+        return target_id(document, result.record_key) if result is not None and result.ok else None
+
+
+def target_id(document: dict[str, Any], record_key: dict[str, str]) -> str:
+    """``ARDivisionNo-CustomerNo-InvoiceNo`` of the A/R invoice (InvoiceNo as Sage stored it)."""
+    fields = document.get("fields") or {}
+    invoice_no = record_key.get("InvoiceNo") or fields.get("InvoiceNo") or ""
+    return f"{fields.get('ARDivisionNo', '')}-{fields.get('CustomerNo', '')}-{invoice_no}"
+
+
+def _number(value: Decimal) -> float:
+    return float(value)
+
