@@ -199,6 +199,8 @@ class SyncRecord(models.Model):
     error_kind = models.CharField(max_length=20, blank=True)
     error_code = models.CharField(max_length=60, blank=True, help_text="The system's or the mapping's error code.")
     suggested_fix = models.TextField(blank=True)
+    warnings = models.JSONField(default=list, blank=True,
+                                help_text="What the mapping had to change, e.g. values cut to the target's lengths.")
     mapping_version = models.ForeignKey("mapping.MappingVersion", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="records", help_text="The mapping that last transformed it.")
     # Outbox: set (and committed) before the write leaves, cleared when the outcome is known. A record still

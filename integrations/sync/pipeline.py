@@ -336,9 +336,9 @@ class Pipeline:
         # One statement for the page (the ORM's bulk_create costs ~1 ms a row in Python for this model).
         columns = ("flow_id, last_run_id, entity, source_id, source_version, idempotency_key, payload, "
                    "created_at, updated_at, status, attempts, last_error, error_kind, error_code, suggested_fix, "
-                   "message_id, hold_reason, replay_mapping, resolution, target_id")
+                   "message_id, hold_reason, replay_mapping, resolution, target_id, warnings")
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, 'pending', 0, '', '', '', '', '', '', '', "
-                            "'', '')"] * len(rows))
+                            "'', '', '[]'::jsonb)"] * len(rows))
         with db.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {SyncRecord._meta.db_table} ({columns}) VALUES {values} "  # noqa: S608
@@ -441,6 +441,7 @@ class Pipeline:
                 self.settle(record, SyncRecord.Status.HELD, result.hold, digests, target_payload=result.document)
                 self.recorder.count("held")
             else:
+                record.warnings = list(result.warnings)
                 ready.append((record, result.document))
         checkpoint("transform")
         self._unsettled = self._unsettled | {r.source_id for r, _doc in ready}
@@ -543,6 +544,8 @@ class Pipeline:
         update_column(SyncRecord, "target_payload", [(r.pk, json.dumps(d)) for r, d in items], cast="jsonb",
                       extra="message_id = %s, mapping_version_id = %s, attempts = t.attempts + 1, updated_at = %s",
                       extra_params=[message_id, version.pk if version else None, timezone.now()])
+        warned = [(r.pk, json.dumps(r.warnings)) for r, _d in items if r.warnings]
+        update_column(SyncRecord, "warnings", warned, cast="jsonb")
 
     def _send_failed(self, items, error: ConnectorError, message_id: str, digests) -> None:
         records = [r for r, _doc in items]

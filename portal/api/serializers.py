@@ -57,8 +57,8 @@ class RecordDetailSerializer(RecordSerializer):
     edited = serializers.SerializerMethodField()
 
     class Meta(RecordSerializer.Meta):
-        fields = [*RecordSerializer.Meta.fields, "suggested_fix", "payload", "original_payload", "target_payload",
-                  "edited", "resolved_at", "resolved_by"]
+        fields = [*RecordSerializer.Meta.fields, "suggested_fix", "warnings", "payload", "original_payload",
+                  "target_payload", "edited", "resolved_at", "resolved_by"]
 
     def get_edited(self, record: SyncRecord) -> bool:
         return record.original_payload is not None

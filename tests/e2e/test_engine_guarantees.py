@@ -227,3 +227,18 @@ def test_records_above_the_approval_limit_are_held_until_approved(invoice_flow, 
     approved = run_inline(invoice_flow)
     assert approved.records_posted == len(held) and approved.records_held == 0
     assert_each_paid_invoice_posted_once(kashflow_sandbox, ax_sandbox)
+
+
+def test_what_the_mapping_had_to_cut_is_kept_on_the_record(invoice_flow, kashflow_sandbox, ax_sandbox):
+    store = kashflow_sandbox.store
+    template = store.get_invoice(1)
+    store.create_invoice({
+        "Number": 900, "CustomerCode": template["CustomerCode"], "IssuedDate": template["IssuedDate"],
+        "DueDate": template["DueDate"], "Currency": {"Code": "GBP", "ExchangeRate": "1"},
+        "LineItems": [{"Description": "A very long description " * 20, "Quantity": "1", "Rate": "10",
+                       "VATLevel": "20", "NominalCode": 4000}],
+        "PaymentLines": [{"Date": template["IssuedDate"], "Amount": "12", "Method": 1, "AccountId": 1}]})
+    run_inline(invoice_flow)
+    record = SyncRecord.objects.get(source_id="900", status="posted")
+    assert record.warnings and "description" in record.warnings[0].lower()
+    assert all(not r.warnings for r in SyncRecord.objects.exclude(source_id="900"))

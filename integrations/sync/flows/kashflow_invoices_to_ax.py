@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from integrations.core.errors import TargetValidationError
-from integrations.dynamics_ax.adapter import free_text_invoice_document
+from integrations.dynamics_ax.adapter import free_text_invoice_document_with_warnings
 from integrations.sync.connectors import ax_client_for
 from integrations.sync.flows.kashflow_source import KashflowInvoiceSource, route
 from integrations.sync.flows.kashflow_source import jsonable as _jsonable
@@ -56,14 +56,14 @@ class KashflowInvoicesToAx(KashflowInvoiceSource):
 
         customer_account = (rules.get("customer_accounts") or {}).get(invoice.customer_code, invoice.customer_code)
         try:
-            document = free_text_invoice_document(
+            document, warnings = free_text_invoice_document_with_warnings(
                 invoice, customer_account=customer_account, main_account_for=main_account_for,
                 dimensions=rules.get("dimensions") or None)
         except ValueError as error:
             raise TargetValidationError(str(error), system="Mapping", code="invalid_value") from None
         document = _jsonable(document)
         hold = route(invoice, rules.get("routing") or [])
-        return Transformed(document=document, hold=hold)
+        return Transformed(document=document, hold=hold, warnings=warnings)
 
     # ------------------------------------------------------------------ writing
 
