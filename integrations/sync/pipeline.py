@@ -106,6 +106,9 @@ class RecordFlow(ABC):
     entity: str = ""
     stream: str = ""
     batch_size: int = 50
+    # Documents (invoices) are posted once: a change after posting is recorded, not re-sent. Master data
+    # (customers, products) is written again whenever the source changes it.
+    resend_changes: bool = False
 
     def __init__(self, flow: Flow, *, source_gate: ConnectionGate, target_gate: ConnectionGate) -> None:
         self.flow = flow
@@ -357,7 +360,7 @@ class Pipeline:
         if seen_before:
             records += list(SyncRecord.objects.filter(idempotency_key__in=seen_before))
         # A record that changed after it was posted: the posted version stands (record it, don't re-send).
-        bound = set(Binding.objects.filter(
+        bound = set() if self.spec.resend_changes else set(Binding.objects.filter(
             connection=self.flow.target, entity=self.spec.entity, source_connection=self.flow.source,
             source_id__in=[r.source_id for r in records if r.status == SyncRecord.Status.PENDING],
         ).values_list("source_id", flat=True))

@@ -54,4 +54,14 @@ FLOWS: dict[str, FlowDefinition] = {
         description="Paid (or all, if configured) Kashflow sales invoices become Sage 100 A/R invoices through the "
                     "Ledgerbridge agent, one per invoice, with lines on mapped G/L accounts and the VAT as sales tax.",
     ),
+    "ax_customers_to_kashflow": FlowDefinition(
+        key="ax_customers_to_kashflow",
+        name="AX customers → Kashflow customers",
+        source_system=System.DYNAMICS_AX,
+        target_system=System.KASHFLOW,
+        entity="customer",
+        spec="integrations.sync.flows.ax_customers_to_kashflow.AxCustomersToKashflow",
+        description="Customers created or changed in Dynamics AX (the master) are created or updated in Kashflow, "
+                    "one by one, matched on the Kashflow code; AX's values overwrite Kashflow's.",
+    ),
 }
