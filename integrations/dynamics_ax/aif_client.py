@@ -36,6 +36,7 @@ from integrations.core.errors import (
     TargetValidationError,
     TransientError,
 )
+from integrations.core.http import parse_retry_after
 
 from .aif_documents import Criterion, as_entity, entity_key_list, entity_keys, plain, query_criteria
 
@@ -80,16 +81,6 @@ class HttpFailure(TransportError):
         self.retry_after = retry_after
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (IIS and proxies send seconds; an HTTP date is ignored)."""
-    if not value:
-        return None
-    try:
-        return max(float(value.strip()), 0.0)
-    except ValueError:
-        return None
-
-
 class _AifTransport(Transport):
     """zeep transport that classifies HTTP failures before zeep tries to read them as SOAP.
 
@@ -102,7 +93,7 @@ class _AifTransport(Transport):
         response = super().post(address, message, headers)
         is_xml = "xml" in response.headers.get("Content-Type", "").lower()
         if response.status_code in (401, 403) or (response.status_code >= 400 and not is_xml):
-            raise HttpFailure(response.status_code, retry_after_seconds(response.headers.get("Retry-After")))
+            raise HttpFailure(response.status_code, parse_retry_after(response.headers.get("Retry-After")))
         return response
 
 
@@ -151,7 +142,7 @@ class AifClient:
             raise self._network_error(exc) from None
         if response.status_code != 200:
             raise self._http_error(response.status_code, "the service description (WSDL)",
-                                   retry_after_seconds(response.headers.get("Retry-After")))
+                                   parse_retry_after(response.headers.get("Retry-After")))
         try:
             root = etree.fromstring(response.content, etree.XMLParser(resolve_entities=False, no_network=True))
         except etree.XMLSyntaxError:
@@ -381,7 +372,7 @@ class AifClient:
             except requests.exceptions.HTTPError as exc:
                 response = exc.response
                 raise self._http_error(response.status_code if response is not None else 0, what,
-                                       retry_after_seconds(response.headers.get("Retry-After"))
+                                       parse_retry_after(response.headers.get("Retry-After"))
                                        if response is not None else None) from None
             except TransportError as exc:
                 raise self._http_error(exc.status_code, what) from None

@@ -13,9 +13,8 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -29,6 +28,7 @@ from integrations.core.errors import (
     TargetValidationError,
     TransientError,
 )
+from integrations.core.http import parse_retry_after
 
 log = logging.getLogger("ledgerbridge.kashflow")
 
@@ -118,24 +118,6 @@ ERROR_TABLE: tuple[_Rule, ...] = (
 
 def _is_sql_timeout(code: str, message: str) -> bool:
     return bool(_SQL_CODE.match(code.strip())) or "execution timeout expired" in message.lower()
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP-date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 # --------------------------------------------------------------------------- resources

@@ -24,6 +24,7 @@ from integrations.core.errors import (
     TargetValidationError,
     TransientError,
 )
+from integrations.core.http import parse_retry_after
 
 log = logging.getLogger("ledgerbridge.sage100.agent_client")
 
@@ -159,7 +160,7 @@ class AgentClient:
     def _http_error(self, response: requests.Response) -> ConnectorError:
         status = response.status_code
         message = _error_text(response)
-        retry_after = _retry_after(response)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status in (401, 403):
             return AuthError(f"The Sage 100 agent refused the API key: {message}", system=SYSTEM, status=status)
         if status == 404 and "not_applied" in response.text:
@@ -184,9 +185,3 @@ def _error_text(response: requests.Response) -> str:
     return f"HTTP {response.status_code}"
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

@@ -1,22 +1,21 @@
-"""Engine pieces shared by every flow: runs, record persistence, locks, idempotency keys, binding."""
+"""Engine pieces shared by every flow: the run recorder, idempotency keys, advisory locks.
+
+The record pipeline itself (persistence, leases, outbox, binding) is integrations/sync/pipeline.py."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from integrations.core.canonical import content_hash
-from integrations.core.errors import ConnectorError
-from integrations.sync.models import Binding, Flow, SyncRecord, SyncRun
+from integrations.sync.models import Flow, SyncRun
 
 log = logging.getLogger("ledgerbridge.sync")
 
@@ -25,10 +24,6 @@ HEARTBEAT_SECONDS = 2.0  # at most this often a running run writes its progress
 
 class FlowAborted(Exception):
     """Stop the run early (e.g. the target keeps failing); pending records wait for the next run."""
-
-
-class RecordBusy(Exception):
-    """Another worker holds this record right now."""
 
 
 def idempotency_key(flow: Flow, entity: str, source_id: str, source_version: str) -> str:
@@ -56,15 +51,6 @@ def advisory_lock(key: str) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
 
 
-@contextmanager
-def record_lock(key: str) -> Iterator[None]:
-    """One worker at a time per record: raises RecordBusy when another holds it."""
-    with advisory_lock(f"record:{key}") as acquired:
-        if not acquired:
-            raise RecordBusy(key)
-        yield
-
-
 @dataclass
 class RunRecorder:
     """Keeps a SyncRun's counters, progress and heartbeat current while a flow runs.
@@ -75,7 +61,6 @@ class RunRecorder:
 
     run: SyncRun
     _last_beat: float = 0.0
-    errors: list[str] = field(default_factory=list)
     retrying: int = 0  # records that could not be posted yet (transient) and wait for the next run
     last_transient: str = ""
 
@@ -130,61 +115,3 @@ class RunRecorder:
         run.finished_at = run.heartbeat_at = timezone.now()
         run.save()
         return run
-
-
-def persist_record(flow: Flow, run: SyncRun, *, entity: str, source_id: str, payload: dict) -> SyncRecord:
-    """Store the extracted record before anything is posted (nothing is lost after this point)."""
-    version = content_hash(payload)[:32]
-    key = idempotency_key(flow, entity, source_id, version)
-    record, created = SyncRecord.objects.get_or_create(
-        idempotency_key=key,
-        defaults={"flow": flow, "last_run": run, "entity": entity, "source_id": source_id,
-                  "source_version": version, "payload": payload},
-    )
-    if not created and record.last_run_id != run.pk:
-        record.last_run = run
-        record.save(update_fields=["last_run", "updated_at"])
-    return record
-
-
-def record_unreadable(flow: Flow, run: SyncRun, *, entity: str, source_id: str, raw: object,
-                      error: ConnectorError) -> SyncRecord:
-    """A source record we could not even convert: keep the raw data and the reason, lose nothing."""
-    raw = json.loads(json.dumps(raw, default=str)) if isinstance(raw, dict | list) else str(raw)
-    payload = {"unreadable": True, "raw": raw}
-    record = persist_record(flow, run, entity=entity, source_id=source_id, payload=payload)
-    mark_failed(record, error)
-    return record
-
-
-def find_binding(flow: Flow, entity: str, source_id: str) -> Binding | None:
-    return Binding.objects.filter(
-        connection=flow.target, entity=entity, source_connection=flow.source, source_id=source_id
-    ).first()
-
-
-def bind(flow: Flow, record: SyncRecord, external_id: str, *, target_payload: dict | None = None) -> None:
-    """Eager commit straight after the external create: binding and record status together."""
-    with transaction.atomic():
-        Binding.objects.update_or_create(
-            connection=flow.target, entity=record.entity, source_connection=flow.source,
-            source_id=record.source_id,
-            defaults={"external_id": external_id, "payload_hash": record.source_version,
-                      "synced_at": timezone.now()},
-        )
-        record.status = SyncRecord.Status.POSTED
-        record.target_id = external_id
-        record.last_error = record.error_kind = ""
-        if target_payload is not None:
-            record.target_payload = target_payload
-        record.save()
-
-
-def mark_failed(record: SyncRecord, error: ConnectorError, *, target_payload: dict | None = None) -> None:
-    record.attempts += 1
-    record.last_error = str(error)
-    record.error_kind = error.kind
-    record.status = SyncRecord.Status.PENDING if error.retryable else SyncRecord.Status.FAILED
-    if target_payload is not None:
-        record.target_payload = target_payload
-    record.save()

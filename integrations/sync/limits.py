@@ -24,8 +24,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import timedelta
 from typing import TypeVar
 
 import requests
@@ -33,6 +32,7 @@ from django.db import connection as db
 from django.utils import timezone
 
 from integrations.core.errors import TRANSIENT, ConnectorError, TransientError
+from integrations.core.http import parse_retry_after
 from integrations.sync.models import Connection, ConnectionThrottle
 from integrations.sync.retry import RetryPolicy
 
@@ -287,25 +287,7 @@ class GatedSession(requests.Session):
         with self.gate.slot():
             response = super().send(request, **kwargs)
         if response.status_code in (429, 503):
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            wait = parse_retry_after(response.headers.get("Retry-After"))
             if wait:
                 self.gate.block_for(min(wait, self.gate.retry.max_retry_after))
         return response
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP-date (RFC 9110); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

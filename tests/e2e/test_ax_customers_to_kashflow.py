@@ -15,7 +15,7 @@ from integrations.dynamics_ax.sandbox.seed import add_customer
 from integrations.dynamics_ax.sandbox.store import timestamp
 from integrations.sync import pipeline
 from integrations.sync.models import Binding, FlowCursor, SyncRecord, SyncRun
-from tests.e2e.test_engine_guarantees import WorkerDied, run_inline
+from tests.e2e.helpers import WorkerDied, run_inline
 
 COMPANY = "gbsi"
 

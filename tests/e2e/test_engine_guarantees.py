@@ -14,32 +14,8 @@ from django.utils import timezone
 
 from integrations.sync import pipeline
 from integrations.sync.models import Binding, FlowCursor, SyncRecord, SyncRun
-from integrations.sync.services import flow_run_request
 from mapping.versions import publish, published_version
-
-
-class WorkerDied(BaseException):
-    """Stands in for a killed worker: not an Exception, so nothing in the engine can catch it."""
-
-
-def paid_numbers(store) -> set[str]:
-    numbers, page = set(), 1
-    while True:
-        result = store.list_invoices(page=page, perpage=100)
-        numbers |= {str(i["Number"]) for i in result.items if i["Status"] == "Paid"}
-        if page * 100 >= result.total:
-            return numbers
-        page += 1
-
-
-def ax_invoices(ax_store) -> Counter:
-    return Counter(str(row["CUSTOMERREF"]) for row in ax_store.free_text_invoices())
-
-
-def run_inline(flow) -> SyncRun:
-    run = flow_run_request(flow=flow, trigger=SyncRun.Trigger.MANUAL, inline=True)
-    run.refresh_from_db()
-    return run
+from tests.e2e.helpers import WorkerDied, ax_invoices, paid_numbers, run_inline
 
 
 def assert_each_paid_invoice_posted_once(kashflow_sandbox, ax_sandbox):

@@ -2,47 +2,26 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from integrations.sync.models import Binding, Connection, SyncRecord, SyncRun
-from integrations.sync.services import connection_test, flow_run_request
-
-
-def paid_invoice_numbers(kashflow_store) -> set[str]:
-    numbers, page = set(), 1
-    while True:
-        result = kashflow_store.list_invoices(page=page, perpage=100)
-        numbers |= {str(i["Number"]) for i in result.items if i["Status"] == "Paid"}
-        if page * 100 >= result.total:
-            return numbers
-        page += 1
-
-
-def ax_invoices_by_kashflow_number(ax_store) -> Counter:
-    return Counter(str(row["CUSTOMERREF"]) for row in ax_store.free_text_invoices())
-
-
-def run_inline(flow) -> SyncRun:
-    run = flow_run_request(flow=flow, trigger=SyncRun.Trigger.MANUAL, inline=True)
-    run.refresh_from_db()
-    return run
+from integrations.sync.services import connection_test
+from tests.e2e.helpers import ax_invoices, paid_numbers, run_inline
 
 
 def test_sync_now_posts_every_paid_invoice_once_and_a_second_run_posts_nothing(
     invoice_flow, kashflow_sandbox, ax_sandbox, capsys
 ):
-    paid = paid_invoice_numbers(kashflow_sandbox.store)
+    paid = paid_numbers(kashflow_sandbox.store)
     assert 5 < len(paid) < 30  # the seed has paid and unpaid invoices
 
     call_command("sync_now", tenant="alpha", flow="kashflow_invoices_to_ax")
     first = SyncRun.objects.get()
     assert first.status == SyncRun.Status.SUCCEEDED, first.message
     assert first.records_posted == len(paid)
-    posted = ax_invoices_by_kashflow_number(ax_sandbox.store)
+    posted = ax_invoices(ax_sandbox.store)
     assert set(posted) == paid and set(posted.values()) == {1}
     assert Binding.objects.count() == len(paid)
     assert "posted" in capsys.readouterr().out
@@ -50,7 +29,7 @@ def test_sync_now_posts_every_paid_invoice_once_and_a_second_run_posts_nothing(
     call_command("sync_now", tenant="alpha", flow="kashflow_invoices_to_ax")
     second = SyncRun.objects.order_by("-pk").first()
     assert second.status == SyncRun.Status.SUCCEEDED and second.records_posted == 0
-    assert ax_invoices_by_kashflow_number(ax_sandbox.store) == posted
+    assert ax_invoices(ax_sandbox.store) == posted
 
 
 def test_posted_invoice_lines_carry_mapped_main_accounts_and_dimensions(invoice_flow):
@@ -68,12 +47,12 @@ def test_posted_invoice_lines_carry_mapped_main_accounts_and_dimensions(invoice_
 
 def test_ax_timeouts_after_commit_are_resolved_by_messageid_in_the_same_run(invoice_flow, kashflow_sandbox,
                                                                               ax_sandbox):
-    paid = paid_invoice_numbers(kashflow_sandbox.store)
+    paid = paid_numbers(kashflow_sandbox.store)
     ax_sandbox.app.faults.set({"timeout_after_commit": {"every": 3}})
     run = run_inline(invoice_flow)  # each lost answer: same message again -> DuplicateMessage -> key look-up
     assert run.status == SyncRun.Status.SUCCEEDED, run.message
     ax_sandbox.app.faults.set({})
-    posted = ax_invoices_by_kashflow_number(ax_sandbox.store)
+    posted = ax_invoices(ax_sandbox.store)
     assert set(posted) == paid and set(posted.values()) == {1}
     assert not Binding.objects.filter(external_id__startswith="MessageId:").exists()
 

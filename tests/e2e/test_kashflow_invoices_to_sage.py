@@ -17,7 +17,7 @@ from integrations.sync import pipeline
 from integrations.sync.models import Binding, SyncRecord, SyncRun
 from mapping.defaults import KASHFLOW_TO_SAGE_GL
 from mapping.versions import publish, published_version
-from tests.e2e.test_engine_guarantees import WorkerDied, paid_numbers, run_inline
+from tests.e2e.helpers import WorkerDied, paid_numbers, run_inline
 
 
 def sage_rows(sage_sandbox, sql: str, params=()) -> list[dict]:

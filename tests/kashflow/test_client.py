@@ -20,9 +20,10 @@ from integrations.core.errors import (
     TargetValidationError,
     TransientError,
 )
+from integrations.core.http import parse_retry_after
 from integrations.core.wsgi import ServerThread
 from integrations.kashflow.adapter import iter_sales_invoices
-from integrations.kashflow.client import KashflowClient, parse_retry_after
+from integrations.kashflow.client import KashflowClient
 from integrations.kashflow.sandbox import (
     SEED_NOMINAL_CODES,
     FaultSwitch,

@@ -11,13 +11,7 @@ from django.utils import timezone
 from integrations.sync import alerts
 from integrations.sync.models import Connection, Flow, FlowSchedule, Notification
 from portal.accounts.models import AuditEntry
-from tests.conftest import TEST_PASSWORD
-
-
-def login(client, user):
-    response = client.post("/login/", {"username": user.email, "password": TEST_PASSWORD})
-    assert response.status_code == 302, response.content.decode()[:500]
-    return client
+from tests.portal.test_auth_and_roles import login
 
 
 @pytest.fixture
