@@ -16,8 +16,6 @@ from integrations.sync.scheduling import save_schedule
 
 LABELS = {System.KASHFLOW: "Kashflow", System.DYNAMICS_AX: "Dynamics AX", System.SAGE100: "Sage 100"}
 SANDBOX_INTERVAL_MINUTES = 5
-DEFAULT_FLOW_OPTIONS: dict[str, dict[str, Any]] = {"kashflow_invoices_to_ax": {"paid_only": True},
-                                                   "kashflow_invoices_to_sage": {"paid_only": True}}
 
 
 @dataclass
@@ -56,11 +54,11 @@ def connect_sandbox(*, instance_id: str, fields: dict[str, dict[str, Any]]) -> S
             continue
         flow, _ = Flow.objects.get_or_create(
             key=key, defaults={"name": definition.name, "source": source, "target": target,
-                               "options": DEFAULT_FLOW_OPTIONS.get(key, {})})
+                               "options": dict(definition.default_options)})
         if (flow.source_id, flow.target_id) != (source.pk, target.pk) and (
                 flow.source.is_sandbox and flow.target.is_sandbox):
             flow.source, flow.target = source, target
-        flow.enabled = True
+        flow.enabled = definition.enabled_by_default
         flow.save()
         if not FlowSchedule.objects.filter(flow=flow).exists():  # a sandbox moves data by itself
             save_schedule(flow, FlowSchedule.Kind.INTERVAL, SANDBOX_INTERVAL_MINUTES, "", True, "sandbox setup")

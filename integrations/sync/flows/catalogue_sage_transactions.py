@@ -1,0 +1,7 @@
+"""Flow definitions: sage transactions."""
+
+from __future__ import annotations
+
+from integrations.sync.flows.definition import FlowDefinition
+
+CATALOGUE: tuple[FlowDefinition, ...] = ()
