@@ -1,45 +1,75 @@
-"""The demo tenant: a company whose Kashflow and AX are sandbox instance ``demo``."""
+"""The demo companies: one per integration pair, each a tenant wired to its own sandbox instance.
+
+* ``demo`` — Brightside Print & Design Ltd, Kashflow ↔ Microsoft Dynamics AX (sandbox instance ``demo``);
+* ``demo-sage`` — Northgate Outdoor Supply Co, Kashflow ↔ Sage 100 (sandbox instance ``demo-sage``).
+
+Both owners share the demo password. Every flow of the pair's catalogue is switched on by the same
+"Start a sandbox integration" wiring a new tenant gets (``connect_sandbox``).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from integrations.sandboxes import SandboxHub
 from portal.tenants.models import Tenant
-from portal.tenants.services import tenant_create
-
-DEMO_SUBDOMAIN = "demo"
-DEMO_COMPANY = "Brightside Print & Design Ltd"
-DEMO_OWNER = "owner@demo.ledgerbridge.test"
-DEMO_INSTANCE = "demo"
+from portal.tenants.services import schema_name_for, tenant_create
 
 
-def demo_sandbox(hub: SandboxHub, *, invoices: int, reset: bool) -> None:
-    """Create the demo's sandbox instance once (Kashflow + Dynamics AX), or again with ``reset``."""
-    if hub.exists(DEMO_INSTANCE):
+@dataclass(frozen=True)
+class DemoCompany:
+    subdomain: str
+    company: str
+    owner: str
+    instance: str
+    erp: str
+    rng_seed: int
+
+    @property
+    def schema_name(self) -> str:
+        return schema_name_for(self.subdomain)
+
+
+DEMOS = (
+    DemoCompany("demo", "Brightside Print & Design Ltd", "owner@demo.ledgerbridge.test", "demo", "dynamics_ax", 1),
+    DemoCompany("demo-sage", "Northgate Outdoor Supply Co", "owner@demo-sage.ledgerbridge.test", "demo-sage",
+                "sage100", 2),
+)
+# Kept for callers that only know the first demo.
+DEMO_SUBDOMAIN = DEMOS[0].subdomain
+DEMO_COMPANY = DEMOS[0].company
+DEMO_OWNER = DEMOS[0].owner
+DEMO_INSTANCE = DEMOS[0].instance
+
+
+def demo_sandbox(hub: SandboxHub, demo: DemoCompany = DEMOS[0], *, invoices: int, reset: bool) -> None:
+    """Create the demo's sandbox instance once (Kashflow + its ERP), or again with ``reset``."""
+    if hub.exists(demo.instance):
         if not reset:
             return
-        hub.delete(DEMO_INSTANCE)
-    hub.create(erp="dynamics_ax", size=invoices, instance_id=DEMO_INSTANCE, tenant=DEMO_SUBDOMAIN,
-               label=DEMO_COMPANY, rng_seed=1)
+        hub.delete(demo.instance)
+    hub.create(erp=demo.erp, size=invoices, instance_id=demo.instance, tenant=demo.subdomain, label=demo.company,
+               rng_seed=demo.rng_seed)
 
 
-def demo_tenant_setup(*, password: str, connection_fields: dict) -> Tenant:
+def demo_tenant_setup(demo: DemoCompany = DEMOS[0], *, password: str, connection_fields: dict) -> Tenant:
     """Create (once) the demo tenant and point its sandbox connections at the demo instance."""
     from integrations.sync.sandbox_setup import connect_sandbox
 
     connection.set_schema_to_public()
-    tenant = Tenant.objects.filter(schema_name=DEMO_SUBDOMAIN).first()
+    tenant = Tenant.objects.filter(schema_name=demo.schema_name).first()
     if tenant is None:
-        tenant = tenant_create(company_name=DEMO_COMPANY, subdomain=DEMO_SUBDOMAIN, owner_email=DEMO_OWNER,
+        tenant = tenant_create(company_name=demo.company, subdomain=demo.subdomain, owner_email=demo.owner,
                                owner_password=password).tenant
     with schema_context(tenant.schema_name):
         from portal.accounts.models import User
 
-        owner = User.objects.filter(email=DEMO_OWNER).first()
+        owner = User.objects.filter(email=demo.owner).first()
         if owner and not owner.check_password(password):
             owner.set_password(password)
             owner.save(update_fields=["password"])
-        connect_sandbox(instance_id=DEMO_INSTANCE, fields=connection_fields)
+        connect_sandbox(instance_id=demo.instance, fields=connection_fields)
     return tenant

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
 from integrations.sandboxes import DEFAULT_PORTS, SandboxHub
+from integrations.sandboxes.activity import SandboxActivity
 from portal.db import var_dir
 
 BASE = Path(__file__).resolve().parents[3]
@@ -32,9 +33,12 @@ class Command(BaseCommand):
                                 help=f"sandbox {name} port")
         parser.add_argument("--invoices", type=int, default=200, help="sandbox invoices to seed (first run)")
         parser.add_argument("--reset-sandboxes", action="store_true", help="re-seed the sandbox systems")
+        parser.add_argument("--activity-seconds", type=int, default=60,
+                            help="every N seconds each demo company raises and settles invoices in Kashflow "
+                                 "(0: never)")
         parser.add_argument("--no-serve", action="store_true", help="set everything up, then exit")
 
-    def handle(self, *args, port, invoices, reset_sandboxes, no_serve, **options):
+    def handle(self, *args, port, invoices, reset_sandboxes, no_serve, activity_seconds, **options):
         sandbox_ports = {name: options[f"{name}_port"] for name in DEFAULT_PORTS}
         for p in (port, *sandbox_ports.values()):
             if not no_serve and _port_busy(p):
@@ -45,17 +49,20 @@ class Command(BaseCommand):
 
         ensure_system_schedules()  # the dispatcher the worker runs every minute (schedules, watchdog, alerts)
         state = _demo_state()
-        from portal.demo import DEMO_INSTANCE, demo_sandbox, demo_tenant_setup
+        from portal.demo import DEMOS, demo_sandbox, demo_tenant_setup
 
         self.stdout.write("Preparing the sandbox systems…")
         hub = SandboxHub(settings.SANDBOX_ROOT)
-        demo_sandbox(hub, invoices=invoices, reset=reset_sandboxes)
-        fields = hub.connection_fields(
-            DEMO_INSTANCE, {name: f"http://127.0.0.1:{p}" for name, p in sandbox_ports.items() if name != "control"})
-        tenant = demo_tenant_setup(password=state["password"], connection_fields=fields)
+        root_urls = {name: f"http://127.0.0.1:{p}" for name, p in sandbox_ports.items() if name != "control"}
+        tenants, kashflow_fields = [], []
+        for demo in DEMOS:
+            demo_sandbox(hub, demo, invoices=invoices, reset=reset_sandboxes)
+            fields = hub.connection_fields(demo.instance, root_urls)
+            tenants.append(demo_tenant_setup(demo, password=state["password"], connection_fields=fields))
+            kashflow_fields.append(fields["kashflow"])
         _ensure_staff(state["password"])
         if no_serve:
-            self._banner(port, state)
+            self._banner(port, state, 0)
             return
         children = []
         try:
@@ -66,8 +73,11 @@ class Command(BaseCommand):
             children.append(_spawn([sys.executable, "manage.py", "qcluster"]))
             children.append(_spawn([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]))
             _wait_for_port(port, timeout=60)
-            self._first_sync(tenant.schema_name)
-            self._banner(port, state)
+            for tenant in tenants:
+                self._first_sync(tenant.schema_name)
+            self._banner(port, state, activity_seconds)
+            activity = [SandboxActivity(fields, seed=n) for n, fields in enumerate(kashflow_fields, start=1)]
+            next_activity = time.monotonic() + activity_seconds
             stop = {"flag": False}
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.update(flag=True))
@@ -75,6 +85,12 @@ class Command(BaseCommand):
                 for child in children:
                     if child.poll() is not None:
                         raise CommandError(f"{' '.join(child.args[1:3])} stopped unexpectedly; shutting down.")
+                if activity_seconds and time.monotonic() >= next_activity:
+                    # The companies keep trading: new invoices and payments in Kashflow for the flows to move.
+                    for demo, actor in zip(DEMOS, activity, strict=True):
+                        result = actor.tick()
+                        self.stdout.write(f"  [{time.strftime('%H:%M:%S')}] {demo.company}: {result}")
+                    next_activity = time.monotonic() + activity_seconds
                 time.sleep(0.5)
         finally:
             self.stdout.write("\nStopping the demo…")
@@ -98,18 +114,26 @@ class Command(BaseCommand):
                 if not flow.runs.exists():
                     flow_run_request(flow=flow, trigger=SyncRun.Trigger.MANUAL)
 
-    def _banner(self, port: int, state: dict) -> None:
+    def _banner(self, port: int, state: dict, activity_seconds: int) -> None:
+        from portal.demo import DEMOS
+
         line = "─" * 64
         self.stdout.write(self.style.SUCCESS(f"\n{line}\n Ledgerbridge demo is running\n{line}"))
-        self.stdout.write(f"  Portal      http://demo.localhost:{port}/")
-        self.stdout.write(f"  Login       owner@demo.ledgerbridge.test  /  {state['password']}")
-        self.stdout.write(f"  Staff admin http://localhost:{port}/admin/  (staff@ledgerbridge.test, same password)")
-        self.stdout.write(f"  Sign up     http://localhost:{port}/signup/")
-        self.stdout.write("  Sync now    .venv/bin/python manage.py sync_now --tenant demo "
+        for demo in DEMOS:
+            pair = {"dynamics_ax": "Kashflow ↔ Dynamics AX", "sage100": "Kashflow ↔ Sage 100"}[demo.erp]
+            self.stdout.write(f"  {pair:<24}http://{demo.subdomain}.localhost:{port}/  ({demo.company})")
+            self.stdout.write(f"  {'':<24}login {demo.owner}  /  {state['password']}")
+        self.stdout.write(f"  Staff admin             http://localhost:{port}/admin/  "
+                          "(staff@ledgerbridge.test, same password)")
+        self.stdout.write(f"  Sign up                 http://localhost:{port}/signup/")
+        self.stdout.write("  Sync now                .venv/bin/python manage.py sync_now --tenant demo "
                           "--flow kashflow_invoices_to_ax")
-        self.stdout.write("  Sandboxes   .venv/bin/python manage.py sandbox list    "
+        self.stdout.write("  Sandboxes               .venv/bin/python manage.py sandbox list    "
                           "(docs/sandbox.md: seed, inspect, faults)")
-        self.stdout.write(f"{line}\n  Ctrl-C stops everything.\n")
+        trading = (f"; the companies raise and pay invoices in Kashflow every {activity_seconds} s"
+                   if activity_seconds else "")
+        self.stdout.write(f"{line}\n  Every flow of both pairs is on, every 5 minutes{trading}.\n"
+                          "  Ctrl-C stops everything.\n")
 
 
 def _demo_state() -> dict:
