@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal.web import alert_views, apikey_views, inbox_views, sandbox_views, schedule_views, views, webhook_views
+from portal.web import (
+    alert_views,
+    apikey_views,
+    flow_views,
+    inbox_views,
+    sandbox_views,
+    schedule_views,
+    views,
+    webhook_views,
+)
 from portal.web.forms import LoginForm
 
 urlpatterns = [
@@ -12,6 +21,9 @@ urlpatterns = [
     path("connections/", views.connection_list, name="connections"),
     path("connections/<int:pk>/", views.connection_edit, name="connection_edit"),
     path("connections/<int:pk>/test/", views.connection_test_view, name="connection_test"),
+    path("flows/", flow_views.flow_catalogue, name="flows"),
+    path("flows/<slug:key>/switch/", flow_views.flow_switch, name="flow_switch"),
+    path("flows/<slug:key>/options/", flow_views.flow_options, name="flow_options"),
     path("flows/<int:pk>/run/", views.flow_run, name="flow_run"),
     path("flows/<int:pk>/schedule/", schedule_views.flow_schedule, name="flow_schedule"),
     path("notifications/", alert_views.notification_list, name="notifications"),
