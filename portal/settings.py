@@ -77,6 +77,7 @@ TENANT_APPS = [
     "portal.accounts",
     "integrations.sync",
     "mapping",
+    "reconciliation",
 ]
 INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
 

@@ -37,6 +37,7 @@ urlpatterns = [
     path("inbox/<int:pk>/edit/", inbox_views.inbox_edit, name="inbox_edit"),
     path("approvals/", inbox_views.approvals_list, name="approvals"),
     path("approvals/actions/", inbox_views.approvals_action, name="approvals_action"),
+    path("reconciliation/", include("reconciliation.urls")),
     path("api/v1/", include("portal.api.urls")),
     path("users/", views.user_list, name="users"),
     path("audit/", views.audit_list, name="audit"),

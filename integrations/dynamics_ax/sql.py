@@ -39,6 +39,7 @@ POLLABLE: dict[str, bool] = {
     "CUSTTABLE": True, "VENDTABLE": True, "DIRPARTYTABLE": False, "CUSTTRANS": True, "CUSTINVOICEJOUR": True,
     "CUSTSETTLEMENT": True, "LEDGERJOURNALTABLE": True, "LEDGERJOURNALTRANS": True, "INVENTTABLE": True,
     "INVENTSUM": True, "MAINACCOUNT": False, "LOGISTICSPOSTALADDRESS": False, "CUSTINVOICETABLE": True,
+    "INVENTTABLEMODULE": True, "ECORESPRODUCTTRANSLATION": False,
 }
 _IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]{0,80}$")
 _TRANSIENT_SQLSTATES = {"08S01", "08001", "08004", "HYT00", "HYT01", "40001", "HY008"}
@@ -218,11 +219,14 @@ class AxSqlReader:
             return self._chunked(sql + " AND X.ACCOUNTNUM IN ({marks}) ORDER BY X.ACCOUNTNUM", params, accounts)
         return self._query(sql + " ORDER BY X.ACCOUNTNUM", params)
 
-    def items(self, item_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Released items with product number, name (product translation), item group and sales price."""
+    def items(self, item_ids: Sequence[str] | None = None, *,
+              product_recids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Released items with product number, name and description (product translation), item group and
+        sales price; ``product_recids`` selects the items released from those products (to follow an
+        ECORESPRODUCTTRANSLATION change to the item)."""
         sql = (
             "SELECT I.RECID, I.RECVERSION, I.MODIFIEDDATETIME, I.ITEMID, I.ITEMTYPE, I.NAMEALIAS, "  # noqa: S608 - fixed SQL, values are parameters
-            "I.PRIMARYVENDORID, P.DISPLAYPRODUCTNUMBER, T.NAME, G.ITEMGROUPID, M.PRICE AS SALESPRICE, "
+            "I.PRIMARYVENDORID, P.DISPLAYPRODUCTNUMBER, T.NAME, T.DESCRIPTION, G.ITEMGROUPID, M.PRICE AS SALESPRICE, "
             "M.UNITID AS SALESUNIT FROM INVENTTABLE I JOIN ECORESPRODUCT P ON P.RECID = I.PRODUCT "
             "LEFT JOIN ECORESPRODUCTTRANSLATION T ON T.PRODUCT = P.RECID AND T.LANGUAGEID = 'en-us' "
             "LEFT JOIN INVENTITEMGROUPITEM G ON G.ITEMID = I.ITEMID AND G.ITEMDATAAREAID = I.DATAAREAID "
@@ -230,6 +234,8 @@ class AxSqlReader:
             f"M.MODULETYPE = 2 WHERE I.DATAAREAID = ?{self._partition_clause('I')}"
         )
         params = [self.dataareaid, *self._partition_params()]
+        if product_recids is not None:
+            return self._chunked(sql + " AND I.PRODUCT IN ({marks}) ORDER BY I.ITEMID", params, product_recids)
         if item_ids is not None:
             return self._chunked(sql + " AND I.ITEMID IN ({marks}) ORDER BY I.ITEMID", params, item_ids)
         return self._query(sql + " ORDER BY I.ITEMID", params)
@@ -260,6 +266,15 @@ class AxSqlReader:
             "ON L.CHARTOFACCOUNTS = M.LEDGERCHARTOFACCOUNTS JOIN DIRPARTYTABLE C ON C.RECID = "
             f"L.PRIMARYFORLEGALENTITY WHERE C.DATAAREA = ?{self._partition_clause('M')} ORDER BY M.MAINACCOUNTID",
             [self.dataareaid, *self._partition_params()],
+        )
+
+    def journals_by_document_num(self, document_num: str) -> list[dict[str, Any]]:
+        """General journals of the company carrying ``document_num`` (LEDGERJOURNALTABLE.DOCUMENTNUM), newest
+        first: how a writer finds the JournalNum of a journal whose create answer was lost."""
+        return self._query(
+            "SELECT J.JOURNALNUM, J.NAME, J.POSTED, J.DOCUMENTNUM FROM LEDGERJOURNALTABLE J WHERE J.DATAAREAID = ? "  # noqa: S608 - fixed SQL, values are parameters
+            f"AND J.DOCUMENTNUM = ?{self._partition_clause('J')} ORDER BY J.RECID DESC",
+            [self.dataareaid, document_num, *self._partition_params()],
         )
 
     def dimension_values(self, attribute: str) -> list[dict[str, Any]]:
@@ -305,6 +320,79 @@ class AxSqlReader:
             sql += " AND O.ACCOUNTNUM = ?"
             params.append(account)
         return self._query(sql + " ORDER BY O.DUEDATE, T.RECID", params)
+
+    def invoice_headers(self, *, recids: Sequence[int] = (), customer_refs: Sequence[str] = (),
+                        invoice_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Free-text invoice headers (CUSTINVOICETABLE) by RecId, CustomerRef or invoice id: the account, the
+        currency and, once posted, the invoice id a payment can settle (``MarkedInvoice``)."""
+        base = (
+            "SELECT H.RECID, H.CUSTOMERREF, H.ORDERACCOUNT, H.INVOICEACCOUNT, H.CURRENCYCODE, H.INVOICEID, "  # noqa: S608 - fixed SQL, values are parameters
+            f"H.POSTED FROM CUSTINVOICETABLE H WHERE H.DATAAREAID = ?{self._partition_clause('H')}"
+        )
+        params = [self.dataareaid, *self._partition_params()]
+        rows: dict[int, dict[str, Any]] = {}
+        for column, values in (("RECID", recids), ("CUSTOMERREF", customer_refs), ("INVOICEID", invoice_ids)):
+            if values:
+                for row in self._chunked(base + f" AND H.{column} IN ({{marks}})", list(params), list(values)):
+                    rows[row["RECID"]] = row
+        return [rows[key] for key in sorted(rows)]
+
+    def journal_lines(self, column: str, values: Sequence[str]) -> list[dict[str, Any]]:
+        """Journal lines (LEDGERJOURNALTRANS with their journal's name, type and posted flag) whose
+        ``column`` (PAYMREFERENCE, DOCUMENTNUM or INVOICE) is one of ``values``: how a writer finds what an
+        earlier message of its own created (AIF journals have no find operation)."""
+        if column not in {"PAYMREFERENCE", "DOCUMENTNUM", "INVOICE"}:
+            raise ValueError("column must be PAYMREFERENCE, DOCUMENTNUM or INVOICE")
+        if not values:
+            return []
+        sql = (
+            "SELECT L.JOURNALNUM, L.LINENUM, L.VOUCHER, L.PAYMREFERENCE, L.DOCUMENTNUM, L.INVOICE, L.MARKEDINVOICE, "  # noqa: S608 - fixed SQL, values are parameters
+            "L.AMOUNTCURDEBIT, L.AMOUNTCURCREDIT, L.CURRENCYCODE, L.TRANSDATE, J.JOURNALNAME, J.JOURNALTYPE, J.POSTED "
+            "FROM LEDGERJOURNALTRANS L JOIN LEDGERJOURNALTABLE J ON J.DATAAREAID = L.DATAAREAID AND "
+            f"J.JOURNALNUM = L.JOURNALNUM WHERE L.DATAAREAID = ?{self._partition_clause('L')} "
+            f"AND L.{column} IN ({{marks}})"
+        )
+        return self._chunked(sql, [self.dataareaid, *self._partition_params()], list(values))
+
+    def invoice_settlements(self, invoice_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """What settled each invoice (CUSTSETTLEMENT on the invoice's CUSTTRANS, joined to the offset
+        transaction): amount, date, the offset voucher and the payment's own PAYMREFERENCE / PAYMMODE."""
+        sql = (
+            "SELECT I.INVOICE, I.ACCOUNTNUM, I.CURRENCYCODE, S.RECID AS SETTLEMENTRECID, S.SETTLEAMOUNTCUR, "  # noqa: S608 - fixed SQL, values are parameters
+            "S.TRANSDATE, S.OFFSETTRANSVOUCHER, P.PAYMREFERENCE, P.PAYMMODE, P.TRANSTYPE AS OFFSETTRANSTYPE "
+            "FROM CUSTSETTLEMENT S JOIN CUSTTRANS I ON I.RECID = S.TRANSRECID JOIN CUSTTRANS P ON "
+            f"P.RECID = S.OFFSETRECID WHERE S.DATAAREAID = ?{self._partition_clause('S')} AND I.AMOUNTCUR > 0 "
+            "AND I.INVOICE IN ({marks})"
+        )
+        rows = self._chunked(sql, [self.dataareaid, *self._partition_params()], list(invoice_ids))
+        for row in rows:
+            row["SETTLEAMOUNTCUR"] = _money(row["SETTLEAMOUNTCUR"])
+            row["TRANSDATE"] = _date(row["TRANSDATE"])
+        return sorted(rows, key=lambda r: (r["INVOICE"], r["SETTLEMENTRECID"]))
+
+    def free_text_invoices(self, *, recids: Sequence[int] = (), date_from: date | None = None,
+                           date_to: date | None = None) -> list[dict[str, Any]]:
+        """Free-text invoice headers (CUSTINVOICETABLE) by RecId and/or invoice date, with what posting made of
+        them (CUSTINVOICEJOUR: INVOICEAMOUNT, SUMTAX; empty while unposted). For reconciliation: the RecId is
+        the key AIF returned on create, CUSTOMERREF the natural key of the source document."""
+        sql = (
+            "SELECT H.RECID, H.CUSTOMERREF, H.ORDERACCOUNT, H.INVOICEACCOUNT, H.CURRENCYCODE, H.INVOICEDATE, "  # noqa: S608 - fixed SQL, values are parameters
+            "H.POSTED, H.INVOICEID, J.INVOICEAMOUNT, J.SUMTAX, J.INVOICEDATE AS POSTEDDATE "
+            "FROM CUSTINVOICETABLE H LEFT JOIN CUSTINVOICEJOUR J ON J.DATAAREAID = H.DATAAREAID AND "
+            f"J.INVOICEID = H.INVOICEID AND J.INVOICEDATE = H.INVOICEDATE{self._partition_clause('J')} "
+            f"WHERE H.DATAAREAID = ?{self._partition_clause('H')}"
+        )
+        params: list[Any] = [*self._partition_params(), self.dataareaid, *self._partition_params()]
+        found: dict[int, dict[str, Any]] = {}
+        if recids:
+            for row in self._chunked(sql + " AND H.RECID IN ({marks})", params, [int(r) for r in recids]):
+                found[int(row["RECID"])] = row
+        if date_from is not None and date_to is not None:
+            dt = self._d.datetime_param()
+            for row in self._query(sql + f" AND H.INVOICEDATE >= {dt} AND H.INVOICEDATE < {dt}",
+                                   [*params, date_from.isoformat(), (date_to + timedelta(days=1)).isoformat()]):
+                found[int(row["RECID"])] = row
+        return [found[recid] for recid in sorted(found)]
 
     # -- change polling --------------------------------------------------------------------------------------
     def changes(self, table: str, cursor: ChangeCursor | None = None, *, limit: int = 500,

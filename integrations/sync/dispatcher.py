@@ -96,6 +96,8 @@ def tenant_tick(now: datetime | None = None) -> dict[str, Any]:
         ("schedules", lambda: fire_due_schedules(now=now)),
         ("webhooks", webhooks.sweep_received),
         ("digest", lambda: alerts.send_digests(now=now)),
+        # Once a day per flow (from 02:00 UTC): Kashflow against the ERP (reconciliation/services.py).
+        ("reconciliation", lambda: _reconcile_daily(now)),
         # Once an hour: resolved errors beyond the newest 20,000 of each flow are deleted (never unresolved ones).
         ("retention", lambda: prune_errors() if now.minute == 0 else None),
     ]
@@ -107,6 +109,12 @@ def tenant_tick(now: datetime | None = None) -> dict[str, Any]:
             log.exception("tick of %s: %s failed", connection.schema_name, name)
             summary[name] = f"error: {error.__class__.__name__}"
     return summary
+
+
+def _reconcile_daily(now: datetime) -> list[int]:
+    from reconciliation.services import schedule_due
+
+    return schedule_due(now=now)
 
 
 def prune_errors() -> dict[str, int]:

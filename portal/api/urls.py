@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from portal.api import views
+from portal.api import reconciliation, views
 
 urlpatterns = [
     path("flows/", views.FlowList.as_view(), name="api_flows"),
@@ -14,5 +14,7 @@ urlpatterns = [
     path("records/reject/", views.RejectRecords.as_view(), name="api_records_reject"),
     path("records/<int:pk>/", views.RecordDetail.as_view(), name="api_record"),
     path("records/<int:pk>/edit/", views.EditRecord.as_view(), name="api_record_edit"),
+    path("reconciliations/", reconciliation.ReconciliationList.as_view(), name="api_reconciliations"),
+    path("reconciliations/<int:pk>/", reconciliation.ReconciliationDetail.as_view(), name="api_reconciliation"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
 ]

@@ -14,6 +14,7 @@ from portal.accounts.audit import audit, diff
 from portal.accounts.models import AuditEntry, Role, User
 from portal.accounts.roles import role_required
 from portal.web.forms import ConnectionForm, UserCreateForm
+from reconciliation.services import latest_per_flow as latest_reconciliations
 
 
 @role_required(Role.VIEWER)
@@ -26,6 +27,7 @@ def dashboard(request):
         "flows": flows,
         "runs": SyncRun.objects.select_related("flow")[:10],
         "failed_records": SyncRecord.objects.filter(status=SyncRecord.Status.FAILED).count(),
+        "reconciliations": latest_reconciliations(),
     })
 
 
