@@ -1,0 +1,276 @@
+"""Kashflow customers and suppliers as an ERP master writes them (and as flows read them back).
+
+Shared by the flows that keep Kashflow's parties in step with an ERP that is master for them
+(``sage_customers_to_kashflow``, ``sage_suppliers_to_kashflow``; ``ax_customers_to_kashflow`` could use it too).
+
+Why a natural-key upsert: Kashflow has no idempotency key and no batch API, but it refuses a second party with
+the same ``Code``. So every write starts with ``GET /{customers|suppliers}/{Code}``: a party Kashflow already has
+is updated (``PUT`` is a full replacement, so Kashflow's record is read, the master's fields laid over it and sent
+back; nothing is sent when it already matches), otherwise it is created. A write repeated after a lost answer or
+a dead worker therefore finds the party and never creates it twice, and a create that loses a race with another
+writer ("code already exists") turns into an update.
+
+The two kinds differ only in shape: customers have ``Addresses[]`` and top-level ``Email``/``TelephoneNumber``;
+suppliers one ``Address`` and their e-mail and phone on the primary contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from integrations.core.canonical import Party, StructuredAddress
+from integrations.core.errors import ConnectorError, NotFoundError, TargetValidationError
+
+CODE_LIMIT = 20  # Kashflow customer/supplier codes
+NAME_LIMIT = 100
+CODE_FORBIDDEN = "/\\?#%"
+ADDRESS_FIELDS = ("Line1", "Line2", "Line3", "Line4", "PostCode", "CountryCode")
+LINE_FIELDS = ("Line1", "Line2", "Line3", "Line4")
+
+# ISO 3166-1 alpha-3 (what AX and Sage 100 keep) -> alpha-2 (what Kashflow keeps); extend with a ``countries`` rule.
+ISO3_TO_ISO2 = {
+    "GBR": "GB", "USA": "US", "IRL": "IE", "FRA": "FR", "DEU": "DE", "NLD": "NL", "BEL": "BE", "ESP": "ES",
+    "ITA": "IT", "PRT": "PT", "DNK": "DK", "SWE": "SE", "NOR": "NO", "FIN": "FI", "AUT": "AT", "CHE": "CH",
+    "POL": "PL", "CZE": "CZ", "HUN": "HU", "GRC": "GR", "LUX": "LU", "ISL": "IS", "CAN": "CA", "AUS": "AU",
+    "NZL": "NZ", "JPN": "JP", "CHN": "CN", "IND": "IN", "SGP": "SG", "HKG": "HK", "ZAF": "ZA", "MEX": "MX",
+    "BRA": "BR", "ARE": "AE",
+}
+ISO2_TO_ISO3 = {two: three for three, two in ISO3_TO_ISO2.items()}
+
+
+@dataclass(frozen=True)
+class PartyKind:
+    """What differs between Kashflow customers and suppliers."""
+
+    name: str  # "customer" | "supplier" (the canonical Party.kind and the flows' entity)
+    resource: str  # KashflowClient attribute and URL segment: "customers" | "suppliers"
+    label: str  # for messages
+
+    @property
+    def single_address(self) -> bool:
+        return self.name == "supplier"
+
+    def address(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The party's (first) address."""
+        if self.single_address:
+            return dict(record.get("Address") or {})
+        addresses = record.get("Addresses") or []
+        return dict(addresses[0] or {}) if addresses else {}
+
+    def contact(self, record: dict[str, Any]) -> dict[str, str]:
+        """E-mail and phone as Kashflow shows them for this kind."""
+        if self.single_address:
+            people = record.get("Contacts") or []
+            first = people[0] if people else {}
+            return {"Email": _blank(first.get("Email")), "Telephone": _blank(first.get("Telephone"))}
+        return {"Email": _blank(record.get("Email")), "Telephone": _blank(record.get("TelephoneNumber"))}
+
+
+CUSTOMERS = PartyKind("customer", "customers", "customer")
+SUPPLIERS = PartyKind("supplier", "suppliers", "supplier")
+KINDS = {kind.name: kind for kind in (CUSTOMERS, SUPPLIERS)}
+
+
+# ---------------------------------------------------------------------- master -> Kashflow documents
+
+
+def checked_code(code: str, *, source: str, mapped_in: str = "code_map") -> str:
+    """``code`` if Kashflow accepts it as a party code, else TargetValidationError naming it."""
+    code = str(code or "").strip()
+    if not code or len(code) > CODE_LIMIT or any(ch in code for ch in CODE_FORBIDDEN):
+        raise TargetValidationError(
+            f"{source} cannot be Kashflow code {code!r} (1-{CODE_LIMIT} characters, none of {CODE_FORBIDDEN}); "
+            f"map it in {mapped_in}.", system="Mapping", code="invalid_value", payload={"code": code})
+    return code
+
+
+def kashflow_country(country: str, rules: dict[str, Any], *, source: str) -> str:
+    """ISO alpha-2 for a master's country code (alpha-2 passes; alpha-3 through the table and ``countries``)."""
+    country = str(country or "").strip().upper()
+    if not country:
+        return ""
+    mapped = {str(k).upper(): str(v).upper() for k, v in (rules.get("countries") or {}).items()}
+    found = mapped.get(country) or ISO3_TO_ISO2.get(country) or (country if len(country) == 2 else "")
+    if not found:
+        raise TargetValidationError(
+            f"No ISO country code is mapped for {source} country {country}; map it in countries.",
+            system="Mapping", code="mapping_missing", payload={"country": country})
+    return found
+
+
+def address_lines(address: StructuredAddress) -> list[str]:
+    """Street lines, then "City, State" on a line of its own (how the sandboxes pair ERP parties with
+    Kashflow's), at most four: extra lines are joined into the fourth."""
+    lines = [line.strip() for line in (address.street or "").splitlines() if line.strip()]
+    town = ", ".join(part for part in (address.city.strip(), address.county.strip()) if part)
+    if town:
+        lines.append(town)
+    if len(lines) > 4:
+        lines = [*lines[:3], ", ".join(lines[3:])]
+    return lines
+
+
+def party_document(kind: PartyKind, party: Party, code: str, rules: dict[str, Any], *, master: str
+                   ) -> dict[str, Any]:
+    """The Kashflow document for a master's party: what the master owns, nothing else.
+
+    Empty e-mail and phone values are left out, so an ERP that does not keep them never erases Kashflow's.
+    """
+    name = party.name.strip()
+    if not name:
+        raise TargetValidationError(f"{master} {kind.label} {party.source_id} has no name; Kashflow needs one.",
+                                    system="Mapping", code="invalid_value", payload={"source_id": party.source_id})
+    lines = address_lines(party.address)
+    country = kashflow_country(party.address.country_code, rules, source=master)
+    address = {**{field: lines[n] if n < len(lines) else None for n, field in enumerate(LINE_FIELDS)},
+               "PostCode": party.address.zip_code.strip() or None, "CountryCode": country or None}
+    document: dict[str, Any] = {"Code": code, "Name": name[:NAME_LIMIT]}
+    if kind.single_address:
+        document["Address"] = address
+        contact = {k: v for k, v in (("Email", party.email.strip()), ("Telephone", party.phone.strip())) if v}
+        if contact:
+            document["Contacts"] = [{"Name": name[:NAME_LIMIT], "IsPrimary": True, **contact}]
+    else:
+        document["Addresses"] = [address]
+        if party.email.strip():
+            document["Email"] = party.email.strip()
+        if party.phone.strip():
+            document["TelephoneNumber"] = party.phone.strip()
+    currency = str((rules.get("currencies") or {}).get(party.currency) or party.currency or
+                   rules.get("currency") or "").strip().upper()
+    if currency:
+        document["Currency"] = {"Code": currency}
+    return document
+
+
+def _document_contact(kind: PartyKind, document: dict[str, Any]) -> dict[str, str]:
+    """E-mail and phone the document sets (only those present)."""
+    if kind.single_address:
+        people = document.get("Contacts") or []
+        first = people[0] if people else {}
+        return {k: str(first[k]) for k in ("Email", "Telephone") if first.get(k)}
+    names = {"Email": "Email", "TelephoneNumber": "Telephone"}
+    return {names[k]: str(document[k]) for k in names if document.get(k)}
+
+
+def differences(kind: PartyKind, existing: dict[str, Any], document: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(field, Kashflow value, master value) for each field of ``document`` Kashflow holds differently."""
+    out = []
+    if _blank(existing.get("Name")) != _blank(document.get("Name")):
+        out.append(("Name", existing.get("Name"), document.get("Name")))
+    if "Currency" in document:
+        old = _blank((existing.get("Currency") or {}).get("Code")).upper()
+        if old != document["Currency"]["Code"].upper():
+            out.append(("Currency", old, document["Currency"]["Code"]))
+    held = kind.contact(existing)
+    for name, value in _document_contact(kind, document).items():
+        if held[name] != value.strip():
+            out.append((name, held[name] or None, value))
+    old_address = kind.address(existing)
+    new_address = kind.address(document)
+    for name in ADDRESS_FIELDS:
+        if name == "CountryCode" and not new_address.get(name):
+            continue  # Kashflow fills in its own default; an empty master value is no conflict
+        if _blank(old_address.get(name)).upper() != _blank(new_address.get(name)).upper():
+            out.append((f"Address {name}", old_address.get(name), new_address.get(name)))
+    return out
+
+
+def conflict_warnings(kind: PartyKind, existing: dict[str, Any] | None, document: dict[str, Any], *,
+                      master: str) -> list[str]:
+    if existing is None:
+        return []
+    return [f"Kashflow {kind.label} {document['Code']}: {name} {old!r} overwritten with {master}'s {new!r} "
+            f"({master} is master for {kind.resource})." for name, old, new in differences(kind, existing, document)]
+
+
+def merged(kind: PartyKind, existing: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    """Kashflow's record with the master's fields laid over it (a PUT replaces the whole record)."""
+    out = {**existing, **{k: v for k, v in document.items() if k not in ("Addresses", "Address", "Contacts")}}
+    new_address = {k: v for k, v in kind.address(document).items() if k != "CountryCode" or v}
+    primary = {**kind.address(existing), **new_address}
+    primary.pop("CountryName", None)  # resolved from CountryCode by Kashflow
+    if kind.single_address:
+        out["Address"] = primary
+        contact = _document_contact(kind, document)
+        if contact:
+            people = [dict(p) for p in existing.get("Contacts") or []]
+            if people:
+                people[0].update(contact)
+            else:
+                people = [{"Name": document["Name"], "IsPrimary": True, **contact}]
+            out["Contacts"] = people
+    else:
+        addresses = list(existing.get("Addresses") or [])
+        out["Addresses"] = [primary, *addresses[1:]]
+    return out
+
+
+def find_party(client, kind: PartyKind, code: str) -> dict[str, Any] | None:
+    try:
+        return getattr(client, kind.resource).get(code)
+    except NotFoundError:
+        return None
+
+
+def upsert_party(client, kind: PartyKind, document: dict[str, Any]) -> str:
+    """Look the code up, then update (master over Kashflow) or create. Safe to repeat; returns the code."""
+    code = document["Code"]
+    resource = getattr(client, kind.resource)
+    existing = find_party(client, kind, code)
+    if existing is None:
+        try:
+            created = resource.create(document)
+            return str((created or {}).get("Code") or code)
+        except TargetValidationError as error:
+            if not is_duplicate(error):
+                raise
+            existing = find_party(client, kind, code)  # created meanwhile: update it instead
+            if existing is None:
+                raise
+    if differences(kind, existing, document):
+        resource.update(code, merged(kind, existing, document))
+    return code
+
+
+def is_duplicate(error: ConnectorError) -> bool:
+    return (error.code or "").lower() == "duplicatecode" or "already exists" in str(error).lower()
+
+
+# ---------------------------------------------------------------------- Kashflow -> canonical
+
+
+def party_from_kashflow(kind: PartyKind, record: dict[str, Any]) -> Party:
+    """The canonical party of a Kashflow customer/supplier. Kashflow has no city field: its address lines all
+    go to ``street`` (the ERP side decides which line is the town)."""
+    code = _blank(record.get("Code"))
+    if not code:
+        raise TargetValidationError(f"A Kashflow {kind.label} has no code.", system="Kashflow", code="unreadable",
+                                    payload={"Id": record.get("Id")})
+    address = kind.address(record)
+    lines = [_blank(address.get(field)) for field in LINE_FIELDS]
+    contact = kind.contact(record)
+    return Party(
+        source_system="kashflow", source_id=code, kind=kind.name, code=code, name=_blank(record.get("Name")),
+        address=StructuredAddress(street="\n".join(line for line in lines if line),
+                                  zip_code=_blank(address.get("PostCode")),
+                                  country_code=_blank(address.get("CountryCode")).upper()),
+        email=contact["Email"], phone=contact["Telephone"],
+        currency=_blank((record.get("Currency") or {}).get("Code")).upper(),
+        tax_number=_blank(record.get("VATNumber") or record.get("VatNumber")),
+        blocked=bool(record.get("IsArchived")),
+    )
+
+
+def listing_digest_fields(kind: PartyKind, item: dict[str, Any]) -> dict[str, Any]:
+    """What of a listed party the Kashflow -> ERP flows carry (balances and statistics left out: they change
+    with every invoice and must not make a party look changed)."""
+    keys: Iterable[str] = ("Code", "Name", "IsArchived", "Currency", "Contacts",
+                           "Address" if kind.single_address else "Addresses")
+    return {key: item.get(key) for key in keys}
+
+
+def _blank(value: Any) -> str:
+    return str(value or "").strip()

@@ -1,0 +1,190 @@
+"""Sage 100 master data -> Kashflow: the Sage side shared by the customer, supplier and product flows.
+
+Change detection: the master table (AR_Customer, AP_Vendor, CI_Item) is polled over ODBC with
+:meth:`SageOdbcReader.changes` on ``DateUpdated``/``TimeUpdated`` (and the created pair): the reader re-reads a
+look-back window (``lookback_minutes``; ProvideX filters dates to the day, so in practice from the start of that
+day), orders rows by (stamp, key) in Python and skips those it already emitted, so a row committed late with an
+earlier stamp is still read. Each row is turned into its canonical record and offered with the hash of that
+record as its digest: a row re-read, or changed only in columns the flow does not carry (balances, dates of last
+activity: Sage stamps the customer whenever an invoice posts), is skipped by the pipeline without a write.
+
+The cursor (the reader's :class:`ChangeCursor` as JSON under ``changes``) is stored only when every record of the
+scan is settled; otherwise the next run reads the same changes again and the settled ones are skipped by digest.
+
+Writes go to Kashflow one record per call (no batch API) through a natural-key look-up first; see
+:mod:`integrations.sync.flows.kashflow_parties` and :mod:`integrations.sync.flows.sage_products_to_kashflow`.
+Sage is master: what the write overwrites in Kashflow is recorded as the record's warnings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from integrations.core.canonical import Party, StructuredAddress, content_hash
+from integrations.core.errors import ConfigurationError, ConnectorError, TargetValidationError
+from integrations.sage100.odbc import ChangeCursor, SageOdbcReader
+from integrations.sync.connectors import kashflow_client_for
+from integrations.sync.flows.kashflow_parties import (
+    ISO3_TO_ISO2,
+    PartyKind,
+    checked_code,
+    conflict_warnings,
+    find_party,
+    party_document,
+    upsert_party,
+)
+from integrations.sync.models import Binding, SyncRecord
+from integrations.sync.pipeline import Candidate, RecordFlow, Scan, Transformed
+
+log = logging.getLogger("ledgerbridge.sync.flows")
+
+PAGE_SIZE = 500
+LOOKBACK_MINUTES = 15
+MASTER = "Sage 100"
+
+
+class SageMasterSource(RecordFlow):
+    """A Sage 100 master table polled for changes, written to Kashflow record by record.
+
+    Options: ``page_size`` (rows per change poll, default 500), ``lookback_minutes`` (default 15),
+    ``lease_seconds``. Subclasses name the table and the columns they read, and convert a row."""
+
+    table = ""
+    columns: tuple[str, ...] = ()
+    batch_size = 1  # Kashflow has no batch API: one record per call
+    # Master data: a record changed after it was posted is written again (invoices keep the posted version).
+    resend_changes = True
+
+    def __init__(self, flow, **kwargs) -> None:
+        super().__init__(flow, **kwargs)
+        self.page_size = max(1, min(5000, int(self.options.get("page_size", PAGE_SIZE))))
+        self.lookback = timedelta(minutes=float(self.options.get("lookback_minutes", LOOKBACK_MINUTES)))
+        self._next: dict[str, Any] | None = None
+
+    def open(self) -> None:
+        settings = self.flow.source.settings or {}
+        if not (settings.get("odbc") or settings.get("dsn")):
+            raise ConfigurationError(
+                f"The Sage 100 connection {self.flow.source.name!r} has no ODBC settings (odbc or dsn); this flow "
+                "reads Sage's tables over ODBC.", system=MASTER)
+        self.reader = SageOdbcReader.from_settings(settings)
+        self.kashflow = kashflow_client_for(self.flow.target, gate=self.target_gate)
+        # Look-ups for conflict warnings run while a write may be in flight on the sender thread: own client.
+        self.lookup = kashflow_client_for(self.flow.target, gate=self.target_gate)
+
+    # ------------------------------------------------------------------ change detection
+
+    def candidates(self, cursor: dict[str, Any], scan: Scan) -> Iterator[list[Candidate]]:
+        current = ChangeCursor.from_json(cursor["changes"]) if cursor.get("changes") else None
+        number = 0  # per-scan sequence: lets the pipeline tell the cursor which records are still unsettled
+        try:
+            while True:
+                page = self.source_gate.call(
+                    lambda c=current: self.reader.changes(self.table, c, columns=list(self.columns),
+                                                          lookback=self.lookback, limit=self.page_size),
+                    metered=False)
+                current = page.cursor
+                batch = []
+                for row in page.rows:
+                    number += 1
+                    payload = self.payload(row)
+                    batch.append(Candidate(source_id=payload["source_id"], digest=content_hash(payload)[:32],
+                                           number=number, summary=payload))
+                if batch:
+                    yield batch
+                if not page.more:
+                    break
+        finally:
+            self.reader.close()
+        self._next = current.to_json() if current is not None else None
+        scan.complete = True
+
+    def next_cursor(self, cursor: dict[str, Any], scan: Scan) -> dict[str, Any]:
+        if self._next is None or scan.unsettled_numbers:
+            return cursor
+        return {**cursor, "changes": self._next}
+
+    def payload(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The canonical record (JSON) of a row; subclasses convert."""
+        raise NotImplementedError
+
+    def load(self, candidate: Candidate) -> Any:
+        return candidate.summary  # read in full by the change poll
+
+    def canonical(self, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, dict) or not raw.get("source_id"):
+            raise TargetValidationError(f"A Sage 100 {self.table} row has no key.", system=MASTER, code="unreadable")
+        return raw
+
+
+class SagePartiesToKashflow(SageMasterSource):
+    """Sage customers (AR_Customer) or vendors (AP_Vendor) -> Kashflow customers or suppliers."""
+
+    kind: PartyKind
+    division_column = ""
+    number_column = ""
+    name_column = ""
+
+    def payload(self, row: dict[str, Any]) -> dict[str, Any]:
+        return sage_party(row, self.kind.name, self.division_column, self.number_column,
+                          self.name_column).to_dict()
+
+    def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
+        party = Party.from_dict(payload)
+        code = self.kashflow_code(party, rules)
+        document = party_document(self.kind, party, code, rules, master=MASTER)
+        existing = self.target_gate.call(lambda: find_party(self.lookup, self.kind, code), metered=False)
+        return Transformed(document=document,
+                           warnings=conflict_warnings(self.kind, existing, document, master=MASTER))
+
+    def kashflow_code(self, party: Party, rules: dict[str, Any]) -> str:
+        """The Kashflow code of a Sage party: ``code_map``; else the code of the Kashflow party it was created
+        from (Kashflow -> Sage flow's binding, so a party made in Kashflow is not echoed back under a second
+        code); else ``DD-NUMBER``, the form ``kashflow_invoices_to_sage`` reads."""
+        mapped = (rules.get("code_map") or {}).get(party.source_id)
+        if mapped:
+            return checked_code(mapped, source=f"Sage {self.kind.label} {party.source_id}")
+        came_from = (Binding.objects.filter(connection=self.flow.source, source_connection=self.flow.target,
+                                            entity=self.kind.name, external_id=party.source_id)
+                     .values_list("source_id", flat=True).first())
+        return checked_code(came_from or party.code, source=f"Sage {self.kind.label} {party.source_id}")
+
+    # ------------------------------------------------------------------ writing
+
+    def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str | ConnectorError]:
+        return [upsert_party(self.kashflow, self.kind, document) for document in documents]
+
+    def find_existing(self, record: SyncRecord) -> str | None:
+        code = (record.target_payload or {}).get("Code")
+        if not code:
+            return None
+        return code if find_party(self.kashflow, self.kind, code) is not None else None
+
+
+# ---------------------------------------------------------------------- conversions
+
+
+def sage_party(row: dict[str, Any], kind: str, division_column: str, number_column: str, name_column: str) -> Party:
+    """The canonical party of an AR_Customer / AP_Vendor row; its code is ``DD-NUMBER`` (division-number)."""
+
+    def text(name: str) -> str:
+        return str(row.get(name) or "").strip()
+
+    division, number = text(division_column), text(number_column)
+    key = f"{division}-{number}"
+    street = "\n".join(line for line in (text("AddressLine1"), text("AddressLine2"), text("AddressLine3")) if line)
+    country = text("CountryCode").upper()
+    phone = text("TelephoneNo")
+    if phone and text("TelephoneExt"):
+        phone = f"{phone} x{text('TelephoneExt')}"
+    status = text("CustomerStatus") if kind == "customer" else ""
+    return Party(
+        source_system="sage100", source_id=key, kind=kind, code=key, name=text(name_column),
+        address=StructuredAddress(street=street, city=text("City"), county=text("State"), zip_code=text("ZipCode"),
+                                  country_code=ISO3_TO_ISO2.get(country, country)),
+        email=text("EmailAddress"), phone=phone, payment_terms=text("TermsCode"),
+        blocked=status == "I", division=division,
+    )
