@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from integrations.core.canonical import InvoiceLine, SalesInvoice
+from integrations.core.canonical import InvoiceLine, Party, Product, SalesInvoice, StockLevel, StructuredAddress
 
 # Namespace for deterministic AIF MessageIds: the same idempotency key always yields the same MessageId, so
 # a retry
@@ -170,3 +170,103 @@ def free_text_invoice_document(
         tax_group_for=tax_group_for,
     )
     return document
+
+
+# ---------------------------------------------------------------------- master data (SQL rows <-> canonical)
+
+SOURCE_SYSTEM = "dynamics_ax"
+# AX 2012 keys countries by ISO 3166-1 alpha-3 (LOGISTICSADDRESSCOUNTRYREGION, reference §3.1); canonical
+# addresses carry alpha-2. Ids outside this table stay as AX has them (a flow's ``countries`` rule maps them).
+ISO3_TO_ISO2 = {
+    "GBR": "GB", "USA": "US", "IRL": "IE", "FRA": "FR", "DEU": "DE", "NLD": "NL", "BEL": "BE", "ESP": "ES",
+    "ITA": "IT", "PRT": "PT", "DNK": "DK", "SWE": "SE", "NOR": "NO", "FIN": "FI", "AUT": "AT", "CHE": "CH",
+    "POL": "PL", "CZE": "CZ", "HUN": "HU", "GRC": "GR", "LUX": "LU", "ISL": "IS", "CAN": "CA", "AUS": "AU",
+    "NZL": "NZ", "JPN": "JP", "CHN": "CN", "IND": "IN", "SGP": "SG", "HKG": "HK", "ZAF": "ZA", "MEX": "MX",
+    "BRA": "BR", "ARE": "AE",
+}
+ISO2_TO_ISO3 = {iso2: iso3 for iso3, iso2 in ISO3_TO_ISO2.items()}
+# Field lengths of the AX address book (EDTs behind LogisticsPostalAddress / DirPartyTable). AIF silently
+# truncates longer inbound strings (reference §3), so writers check them first.
+PARTY_NAME_LENGTH = 100
+STREET_LENGTH = 250
+CITY_LENGTH = 60
+STATE_LENGTH = 10
+ZIP_LENGTH = 10
+
+
+def _text(row: Mapping[str, Any], name: str) -> str:
+    return str(row.get(name) or "").strip()
+
+
+def party_from_row(row: Mapping[str, Any], kind: str) -> Party:
+    """A row of ``AxSqlReader.customers()`` / ``vendors()`` as a canonical Party (``kind`` customer|supplier).
+
+    The structured address is AX's primary postal address; its country is alpha-2 where the id is a known
+    alpha-3, else AX's own id."""
+    country = _text(row, "COUNTRYREGIONID").upper()
+    return Party(
+        source_system=SOURCE_SYSTEM, source_id=_text(row, "ACCOUNTNUM"), kind=kind, code=_text(row, "ACCOUNTNUM"),
+        name=_text(row, "NAME"),
+        address=StructuredAddress(street=str(row.get("STREET") or "").strip(), city=_text(row, "CITY"),
+                                  county=_text(row, "STATE"), zip_code=_text(row, "ZIPCODE"),
+                                  country_code=ISO3_TO_ISO2.get(country, country)),
+        email=_text(row, "EMAIL"), phone=_text(row, "PHONE"), currency=_text(row, "CURRENCY").upper(),
+        group=_text(row, "GROUPID"), tax_number=_text(row, "VATNUM"), payment_terms=_text(row, "PAYMTERMID"),
+        blocked=bool(int(row.get("BLOCKED") or 0)),
+    )
+
+
+def product_from_row(row: Mapping[str, Any]) -> Product:
+    """A row of ``AxSqlReader.items()`` (released item, product translation, sales price) as a Product.
+
+    ``sales_account`` carries the item group: the flow maps it (or the item) to a target account."""
+    price = row.get("SALESPRICE")
+    return Product(
+        source_system=SOURCE_SYSTEM, source_id=_text(row, "ITEMID"), code=_text(row, "ITEMID"),
+        name=_text(row, "NAME") or _text(row, "NAMEALIAS"), description=_text(row, "DESCRIPTION"),
+        sales_price=Decimal(str(price)) if price is not None else None, sales_account=_text(row, "ITEMGROUPID"),
+        stock_managed=int(row.get("ITEMTYPE") or 0) == 0, unit=_text(row, "SALESUNIT"),
+    )
+
+
+def stock_level_from_row(row: Mapping[str, Any], *, measure: str = "PHYSICALINVENT") -> StockLevel:
+    """A row of ``AxSqlReader.on_hand()`` (one item over all inventory dimensions) as a StockLevel.
+
+    ``measure``: PHYSICALINVENT (physical on hand) or AVAILPHYSICAL (on hand less reservations)."""
+    modified = row.get("MODIFIEDDATETIME")
+    return StockLevel(
+        source_system=SOURCE_SYSTEM, source_id=_text(row, "ITEMID"), product_code=_text(row, "ITEMID"),
+        warehouse="", quantity_on_hand=Decimal(str(row.get(measure) or 0)),
+        as_of=modified.isoformat() if hasattr(modified, "isoformat") else str(modified or ""),
+    )
+
+
+def party_create_document(party: Party, *, account: str, group: str, currency: str = "",
+                          country_region_id: str = "", roles: str = "Business") -> dict[str, Any]:
+    """The CustTable / VendTable values for ``AifClient.create_customer`` / ``create_vendor``: the account, its
+    group, currency and a DirParty (organisation) with the name, one primary structured postal address and
+    the primary e-mail and phone (reference §3.1; element order is the client's business)."""
+    group_field = "CustGroup" if party.kind == "customer" else "VendGroup"
+    values: dict[str, Any] = {"AccountNum": account}
+    if currency:
+        values["Currency"] = currency
+    values[group_field] = group
+    if party.tax_number:
+        values["VATNum"] = party.tax_number
+    address = party.address
+    postal: dict[str, Any] = {}
+    for name, value in (("City", address.city), ("CountryRegionId", country_region_id), ("IsPrimary", "Yes"),
+                        ("Roles", roles), ("State", address.county), ("Street", address.street),
+                        ("ZipCode", address.zip_code)):
+        if value:
+            postal[name] = value
+    dir_party: dict[str, Any] = {"Name": party.name}
+    if set(postal) - {"IsPrimary", "Roles"}:
+        dir_party["DirPartyPostalAddressView"] = [postal]
+    contacts = [{"IsPrimary": "Yes", "LocationName": label, "Locator": locator, "Type": kind}
+                for label, locator, kind in (("Email", party.email, "Email"), ("Phone", party.phone, "Phone"))
+                if locator]
+    if contacts:
+        dir_party["DirPartyContactInfoView"] = contacts
+    values["DirParty"] = dir_party
+    return values

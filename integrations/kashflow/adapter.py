@@ -14,7 +14,16 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from integrations.core.canonical import InvoiceLine, SalesInvoice
+from integrations.core.canonical import (
+    InvoiceLine,
+    Journal,
+    JournalLine,
+    Party,
+    Payment,
+    PurchaseInvoice,
+    SalesInvoice,
+    StructuredAddress,
+)
 from integrations.core.errors import NotFoundError, TargetValidationError
 
 log = logging.getLogger("ledgerbridge.kashflow")
@@ -217,3 +226,171 @@ def iter_sales_invoices(
             if on_error is None:
                 raise
             on_error(exc)
+
+
+# ---------------------------------------------------------------------- customers and suppliers
+
+
+def _primary_contact(raw: dict[str, Any]) -> dict[str, Any]:
+    people = [c for c in raw.get("Contacts") or [] if isinstance(c, dict)]
+    return next((c for c in people if _flag(c.get("IsPrimary"))), people[0] if people else {})
+
+
+def structured_address(address: dict[str, Any] | None) -> StructuredAddress:
+    """Kashflow's free address lines as a structured address.
+
+    Kashflow keeps Line1-4 with no meaning attached; the convention (and what the ERP -> Kashflow flows write)
+    is street lines first, then the town, then a state or county. So: the last line is the town, the lines
+    before it the street, except that a last line of at most three letters after a town (a US or Canadian
+    state code, ``WA``) is the state."""
+    address = address or {}
+    lines = [_text(address.get(f"Line{n}")) for n in range(1, 5)]
+    lines = [line for line in lines if line]
+    county = ""
+    if len(lines) >= 3 and len(lines[-1]) <= 3 and lines[-1].isalpha():
+        county = lines.pop()
+    city = lines.pop() if len(lines) >= 2 else ""
+    return StructuredAddress(street="\n".join(lines), city=city, county=county,
+                             zip_code=_text(address.get("PostCode")),
+                             country_code=_text(address.get("CountryCode")).upper())
+
+
+def party_to_canonical(raw: dict[str, Any], kind: str) -> Party:
+    """A Kashflow customer or supplier (``GET /customers/{code}``, ``/suppliers/{code}``) as a Party.
+
+    Customers keep their first address in ``Addresses[]`` and e-mail/phone on the record; suppliers have one
+    ``Address`` and reach their e-mail/phone through the primary contact."""
+    if not isinstance(raw, dict) or not _text(raw.get("Code")):
+        raise TargetValidationError(f"The Kashflow {kind} has no Code.", system="Kashflow", code="unreadable")
+    contact = _primary_contact(raw)
+    if kind == "customer":
+        address = (raw.get("Addresses") or [None])[0]
+        email = _text(raw.get("Email")) or _text(contact.get("Email"))
+        phone = _text(raw.get("TelephoneNumber")) or _text(contact.get("Telephone"))
+        tax_number = _text(raw.get("VATNumber"))
+    else:
+        address = raw.get("Address")
+        email, phone = _text(contact.get("Email")), _text(contact.get("Telephone"))
+        tax_number = _text(raw.get("VatNumber"))
+    return Party(
+        source_system=SOURCE_SYSTEM, source_id=_text(raw["Code"]), kind=kind, code=_text(raw["Code"]),
+        name=_text(raw.get("Name")), address=structured_address(address if isinstance(address, dict) else None),
+        email=email, phone=phone, currency=_text((raw.get("Currency") or {}).get("Code")).upper(),
+        tax_number=tax_number, blocked=_flag(raw.get("IsArchived")),
+    )
+
+
+# ---------------------------------------------------------------------- payments, purchases, journals
+
+
+def _number_text(raw: dict[str, Any], what: str) -> str:
+    number = raw.get("Number")
+    if number in (None, "") or isinstance(number, bool):
+        raise _bad(raw, f"{what} Number is missing")
+    return _text(int(number) if isinstance(number, Decimal | float) else number)
+
+
+def invoice_payments(raw: dict[str, Any]) -> list[Payment]:
+    """The payment lines of one full Kashflow invoice (``PaymentLines[]``) as canonical customer payments.
+
+    ``source_id`` is the payment line's ``Id`` (unique within the account), ``method`` the Kashflow payment
+    method id and ``bank_account`` the Kashflow bank account id (``AccountId``) the money went into; both are
+    what mapping rules look up. ``reference`` is the line's Reference, or its Note when it has none."""
+    if not isinstance(raw, dict):
+        raise TargetValidationError("A Kashflow invoice was not a JSON object.", system="Kashflow",
+                                    code="MalformedInvoice")
+    number = _number_text(raw, "invoice")
+    currency = raw.get("Currency") if isinstance(raw.get("Currency"), dict) else {}
+    rate = _dec(raw, currency.get("ExchangeRate"), "Currency.ExchangeRate", Decimal(1))
+    out = []
+    for index, line in enumerate(raw.get("PaymentLines") or [], start=1):
+        if not isinstance(line, dict):
+            raise _bad(raw, f"payment line {index} is not an object")
+        where = f"payment line {index}"
+        if line.get("Id") in (None, ""):
+            raise _bad(raw, f"{where} has no Id")
+        out.append(Payment(
+            source_system=SOURCE_SYSTEM, source_id=_text(line.get("Id")), kind="customer",
+            party_code=_text(raw.get("CustomerCode")), invoice_number=number,
+            payment_date=_date(raw, line.get("Date"), f"{where} Date", required=True),  # type: ignore[arg-type]
+            amount=_dec(raw, line.get("Amount"), f"{where} Amount"),
+            currency=(_text(currency.get("Code")) or "GBP").upper(), exchange_rate=rate if rate > 0 else Decimal(1),
+            method=_text(line.get("Method")), bank_account=_text(line.get("AccountId")),
+            reference=_text(line.get("Reference")) or _text(line.get("Note")),
+        ))
+    return out
+
+
+def payment_note(line: dict[str, Any]) -> str:
+    """The Note of a raw Kashflow payment line (where Ledgerbridge marks the payments it wrote itself)."""
+    return _text(line.get("Note"))
+
+
+def purchase_to_canonical(raw: dict[str, Any]) -> PurchaseInvoice:
+    """One full Kashflow purchase (``GET /purchases/{number}``) as a canonical PurchaseInvoice."""
+    if not isinstance(raw, dict):
+        raise TargetValidationError("A Kashflow purchase was not a JSON object.", system="Kashflow",
+                                    code="MalformedPurchase")
+    number = _number_text(raw, "purchase")
+    supplier = _text(raw.get("SupplierCode"))
+    if not supplier:
+        raise _bad(raw, "SupplierCode is missing")
+    raw_lines = raw.get("LineItems") or []
+    if not isinstance(raw_lines, list):
+        raise _bad(raw, "LineItems is not a list")
+    lines = tuple(_line(raw, line, i) for i, line in enumerate(raw_lines, start=1))
+    net = _dec(raw, raw.get("NetAmount"), "NetAmount", sum((ln.net_amount for ln in lines), Decimal(0)))
+    tax = _dec(raw, raw.get("VATAmount"), "VATAmount", sum((ln.tax_amount for ln in lines), Decimal(0)))
+    gross = _dec(raw, raw.get("GrossAmount"), "GrossAmount", net + tax)
+    paid = _dec(raw, raw.get("TotalPaidAmount"), "TotalPaidAmount", Decimal(0))
+    currency = raw.get("Currency") if isinstance(raw.get("Currency"), dict) else {}
+    rate = _dec(raw, currency.get("ExchangeRate"), "Currency.ExchangeRate", Decimal(1))
+    return PurchaseInvoice(
+        source_system=SOURCE_SYSTEM, source_id=number, number=number, supplier_code=supplier,
+        supplier_name=_text(raw.get("SupplierName")),
+        issue_date=_date(raw, raw.get("IssuedDate"), "IssuedDate", required=True),  # type: ignore[arg-type]
+        due_date=_date(raw, raw.get("DueDate"), "DueDate", required=False),
+        currency=(_text(currency.get("Code")) or "GBP").upper(), exchange_rate=rate if rate > 0 else Decimal(1),
+        net_amount=net, tax_amount=tax, gross_amount=gross, paid_amount=paid,
+        status=payment_status(raw.get("Status"), paid, gross), supplier_reference=_text(raw.get("SupplierReference")),
+        lines=lines,
+    )
+
+
+def journal_to_canonical(raw: dict[str, Any], *, currency: str = "GBP") -> Journal:
+    """One full Kashflow journal (``GET /journals/{number}``) as a canonical Journal.
+
+    Kashflow journals are in the account's home currency (they carry none); each line has a Debit or a Credit
+    on a nominal code, which becomes a signed amount (+ debit, - credit). Balance is not checked here: the
+    flow refuses an unbalanced journal with a message naming it."""
+    if not isinstance(raw, dict):
+        raise TargetValidationError("A Kashflow journal was not a JSON object.", system="Kashflow",
+                                    code="MalformedJournal")
+    number = _number_text(raw, "journal")
+    raw_lines = raw.get("LineItems") or []
+    if not isinstance(raw_lines, list):
+        raise _bad(raw, "LineItems is not a list")
+    lines = []
+    for index, line in enumerate(raw_lines, start=1):
+        if not isinstance(line, dict):
+            raise _bad(raw, f"journal line {index} is not an object")
+        where = f"journal line {index}"
+        nominal = line.get("NominalCode")
+        if nominal in (None, "") or isinstance(nominal, bool):
+            raise _bad(raw, f"{where} has no NominalCode")
+        debit = _dec(raw, line.get("Debit"), f"{where} Debit", Decimal(0))
+        credit = _dec(raw, line.get("Credit"), f"{where} Credit", Decimal(0))
+        if debit and credit:
+            raise _bad(raw, f"{where} has both a Debit and a Credit")
+        project = _text(line.get("ProjectNumber"))
+        lines.append(JournalLine(
+            account_code=_text(int(nominal) if isinstance(nominal, Decimal | float) else nominal),
+            amount=_plain(debit - credit), description=_text(line.get("Comment")),
+            dimensions=(("Project", project),) if project not in ("", "0") else (),
+        ))
+    return Journal(
+        source_system=SOURCE_SYSTEM, source_id=number, number=number,
+        journal_date=_date(raw, raw.get("JournalDate"), "JournalDate", required=True),  # type: ignore[arg-type]
+        currency=currency.upper(), description=_text(raw.get("Comment")) or _text(raw.get("Note")),
+        lines=tuple(lines),
+    )
