@@ -280,6 +280,14 @@ class AifClient:
         result = self._call("CustPaymJournalService", "create", message_id=message_id, CustPaymJournal=document)
         return self._first_key(result, "customer payment journal", message_id)["JournalNum"]
 
+    def create_vendor_invoice_journal(self, journal: Mapping[str, Any], *, message_id: str) -> str:
+        """PurchaseInvoiceService.create (AxdPurchaseInvoice, the vendor invoice journal: a journal name of type
+        PurchaseLedger, lines on a vendor account with ``Invoice`` and on ledger accounts); returns the
+        JournalNum. The port must expose the service (reference §2 table: LedgerPurchaseInvoiceService)."""
+        document = {"LedgerJournalTable": [as_entity(journal, children=("LedgerJournalTrans",))]}
+        result = self._call("PurchaseInvoiceService", "create", message_id=message_id, PurchaseInvoice=document)
+        return self._first_key(result, "vendor invoice journal", message_id)["JournalNum"]
+
     # -- party plumbing --------------------------------------------------------------------------------------
     def _create_party(self, kind: str, values: Mapping[str, Any], message_id: str) -> str:
         service, root, entity = _PARTIES[kind]

@@ -283,10 +283,10 @@ def party_to_canonical(raw: dict[str, Any], kind: str) -> Party:
 # ---------------------------------------------------------------------- payments, purchases, journals
 
 
-def _number_text(raw: dict[str, Any], what: str) -> str:
+def _number_text(raw: dict[str, Any], _what: str = "") -> str:
     number = raw.get("Number")
     if number in (None, "") or isinstance(number, bool):
-        raise _bad(raw, f"{what} Number is missing")
+        raise _bad(raw, "Number is missing")
     return _text(int(number) if isinstance(number, Decimal | float) else number)
 
 
@@ -299,7 +299,7 @@ def invoice_payments(raw: dict[str, Any]) -> list[Payment]:
     if not isinstance(raw, dict):
         raise TargetValidationError("A Kashflow invoice was not a JSON object.", system="Kashflow",
                                     code="MalformedInvoice")
-    number = _number_text(raw, "invoice")
+    number = _number_text(raw, "")
     currency = raw.get("Currency") if isinstance(raw.get("Currency"), dict) else {}
     rate = _dec(raw, currency.get("ExchangeRate"), "Currency.ExchangeRate", Decimal(1))
     out = []
@@ -326,12 +326,28 @@ def payment_note(line: dict[str, Any]) -> str:
     return _text(line.get("Note"))
 
 
+def _relabelled(what: str, convert: Callable[[], Any]) -> Any:
+    """Run a conversion whose field readers report "Kashflow invoice N": name the document it really is."""
+    try:
+        return convert()
+    except TargetValidationError as error:
+        if error.code != "MalformedInvoice":
+            raise
+        raise TargetValidationError(error.message.replace("Kashflow invoice", f"Kashflow {what}", 1)
+                                    .replace("A Kashflow invoice", f"A Kashflow {what}", 1), system="Kashflow",
+                                    code=f"Malformed{what.title()}", payload=error.payload) from None
+
+
 def purchase_to_canonical(raw: dict[str, Any]) -> PurchaseInvoice:
     """One full Kashflow purchase (``GET /purchases/{number}``) as a canonical PurchaseInvoice."""
+    return _relabelled("purchase", lambda: _purchase_to_canonical(raw))
+
+
+def _purchase_to_canonical(raw: dict[str, Any]) -> PurchaseInvoice:
     if not isinstance(raw, dict):
         raise TargetValidationError("A Kashflow purchase was not a JSON object.", system="Kashflow",
                                     code="MalformedPurchase")
-    number = _number_text(raw, "purchase")
+    number = _number_text(raw, "")
     supplier = _text(raw.get("SupplierCode"))
     if not supplier:
         raise _bad(raw, "SupplierCode is missing")
@@ -363,10 +379,14 @@ def journal_to_canonical(raw: dict[str, Any], *, currency: str = "GBP") -> Journ
     Kashflow journals are in the account's home currency (they carry none); each line has a Debit or a Credit
     on a nominal code, which becomes a signed amount (+ debit, - credit). Balance is not checked here: the
     flow refuses an unbalanced journal with a message naming it."""
+    return _relabelled("journal", lambda: _journal_to_canonical(raw, currency))
+
+
+def _journal_to_canonical(raw: dict[str, Any], currency: str) -> Journal:
     if not isinstance(raw, dict):
         raise TargetValidationError("A Kashflow journal was not a JSON object.", system="Kashflow",
                                     code="MalformedJournal")
-    number = _number_text(raw, "journal")
+    number = _number_text(raw, "")
     raw_lines = raw.get("LineItems") or []
     if not isinstance(raw_lines, list):
         raise _bad(raw, "LineItems is not a list")

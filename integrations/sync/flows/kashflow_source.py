@@ -38,6 +38,8 @@ class KashflowInvoiceSource(RecordFlow):
 
     entity = "sales_invoice"
     stream = "invoices"
+    # The Kashflow list the change detection walks (numbered documents: "invoices", "purchases", "journals").
+    list_path = "invoices"
 
     def __init__(self, flow, **kwargs) -> None:
         super().__init__(flow, **kwargs)
@@ -61,7 +63,7 @@ class KashflowInvoiceSource(RecordFlow):
         floor = None if scan.full_sweep else int(watermark) - self.overlap
         page_no = 1
         while True:
-            page = self.source_gate.call(lambda n=page_no: self.kashflow.get("invoices", {
+            page = self.source_gate.call(lambda n=page_no: self.kashflow.get(self.list_path, {
                 "page": n, "perpage": self.page_size, "sortby": SORT_BY_NUMBER, "order": order}), metered=False)
             items = (page or {}).get("Data") or [] if isinstance(page, dict) else []
             batch = []

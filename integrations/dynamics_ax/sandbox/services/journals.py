@@ -184,12 +184,19 @@ class JournalService(Service):
             balance += line.net_mst(exchange_rate(line.currency, accounting))
         totals: dict[str, Decimal] = {}
         dates: dict[str, str] = {}
+        # Per voucher and transaction currency: a voucher that balances in each of its currencies is accepted
+        # even when the rounded accounting-currency amounts are a penny apart (AX posts that difference to the
+        # "penny difference" account of the ledger's automatic transactions).
+        in_currency: dict[str, dict[str, Decimal]] = {}
         for line in lines:
             totals[line.voucher] = totals.get(line.voucher, ZERO) + line.net_mst(exchange_rate(line.currency,
                                                                                                 accounting))
             dates.setdefault(line.voucher, line.trans_date)
+            if line.offset is None:
+                by_currency = in_currency.setdefault(line.voucher, {})
+                by_currency[line.currency] = by_currency.get(line.currency, ZERO) + line.debit - line.credit
         for voucher, total in totals.items():
-            if total != 0:
+            if total != 0 and any(in_currency.get(voucher, {}).values()):
                 when = date.fromisoformat(dates[voucher])
                 errors.append(f"The transactions on voucher {voucher} do not balance as per {when.month}/{when.day}/"
                               f"{when.year}. (accounting currency: {total:.2f})")
