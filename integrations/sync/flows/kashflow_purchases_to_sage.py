@@ -1,0 +1,158 @@
+"""Kashflow purchase invoices -> Sage 100 A/P invoices, written through the Ledgerbridge agent (AP_Invoice_bus).
+
+Change detection: Kashflow purchase numbers (see :mod:`integrations.sync.flows.kashflow_purchase_source`). A
+purchase is posted once: a change after posting is recorded, not re-sent.
+
+Writes: one agent operation per purchase under the idempotency key ``lb-<record idempotency key>``, many per
+batch, exactly as :mod:`integrations.sync.flows.kashflow_invoices_to_sage` (a repeat of an applied key returns the
+stored result; retryable codes stay in the outbox, the others go to the error inbox).
+
+What a purchase becomes:
+
+* vendor: the Kashflow supplier code as ``DD-VENDNO`` (the Sage pair's Kashflow holds Sage's vendors under that
+  code), overridable per code in ``vendor_accounts``; a code without a division prefix goes to
+  ``default_division``. VendorNo is 7 characters in Sage: a longer one must be mapped;
+* InvoiceNo: the supplier's invoice number (``SupplierReference``, what A/P keys an invoice by), or the Kashflow
+  purchase number when it has none or when the option ``invoice_number`` is ``"kashflow_number"``; Sage keeps 10
+  characters;
+* lines: each Kashflow line's net amount on the Sage G/L account mapped from its nominal code (``gl_accounts``),
+  and the purchase's VAT as one more distribution line on ``tax_account``: the A/P invoice total (``InvoiceAmt``)
+  equals the Kashflow gross, which Sage checks against the distribution;
+* dates, and the comment ``Kashflow purchase <number>``; terms default from the vendor.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from integrations.core.errors import ConnectorError, TargetValidationError
+from integrations.sync.connectors import sage_agent_client_for
+from integrations.sync.flows.kashflow_invoices_to_sage import KashflowInvoicesToSage
+from integrations.sync.flows.kashflow_purchase_source import KashflowPurchaseSource
+from integrations.sync.models import SyncRecord
+from integrations.sync.pipeline import Transformed
+from mapping.defaults import KASHFLOW_TO_SAGE_LEDGER, SAGE_DEFAULT_DIVISION, SAGE_PURCHASE_TAX_ACCOUNT
+
+log = logging.getLogger("ledgerbridge.sync.flows")
+
+VENDOR_NO_LENGTH = 7
+INVOICE_NO_LENGTH = 10
+COMMENT_LENGTH = 30
+DIVISION_PREFIX = re.compile(r"^(\d{1,2})-(.+)$")
+
+
+def default_rules() -> dict[str, Any]:
+    return {"gl_accounts": dict(KASHFLOW_TO_SAGE_LEDGER), "vendor_accounts": {}, "routing": [],
+            "default_division": SAGE_DEFAULT_DIVISION, "tax_account": SAGE_PURCHASE_TAX_ACCOUNT}
+
+
+class SageLedgerTarget:
+    """What the Sage flows posting to the G/L share: the agent, Sage's AccountKey for a mapped account (the chart
+    read once per run over ODBC, as in :class:`KashflowInvoicesToSage`), idempotent sends."""
+
+    account_key = KashflowInvoicesToSage.account_key
+    chart = KashflowInvoicesToSage.chart
+    operation_key = staticmethod(KashflowInvoicesToSage.operation_key)
+
+    def open_target(self) -> None:
+        self.agent = sage_agent_client_for(self.flow.target, gate=self.target_gate)
+        self._account_keys = None
+
+    def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str | ConnectorError]:
+        results = self.agent.apply(documents)
+        return [result.error() or self.target_id(document, result.record_key)
+                for document, result in zip(documents, results, strict=True)]
+
+    def find_existing(self, record: SyncRecord) -> str | None:
+        document = record.target_payload or {}
+        key = document.get("key")
+        if not key:
+            return None
+        result = self.agent.applied(key)
+        return self.target_id(document, result.record_key) if result is not None and result.ok else None
+
+    def target_id(self, document: dict[str, Any], record_key: dict[str, str]) -> str:
+        raise NotImplementedError
+
+
+class KashflowPurchasesToSage(SageLedgerTarget, KashflowPurchaseSource):
+    """Options: ``invoice_number`` (``"supplier_reference"`` | ``"kashflow_number"``), and the purchase source's."""
+
+    def open(self) -> None:
+        super().open()
+        self.open_target()
+
+    def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
+        purchase = self.purchase_for(payload, record)
+        division_no, vendor_no = vendor_for(purchase.supplier_code, rules)
+        invoice_no = self.invoice_number(purchase.number, purchase.supplier_reference)
+        gl_accounts = {str(k): str(v) for k, v in (rules.get("gl_accounts") or {}).items()}
+        if not purchase.lines:
+            raise TargetValidationError(f"Kashflow purchase {purchase.number} has no lines; Sage needs at least one.",
+                                        system="Mapping", code="invalid_value")
+        lines = [{"AccountKey": self.account_key(line.account_code, gl_accounts),
+                  "CommentText": (line.description or f"Kashflow line {line.number}")[:COMMENT_LENGTH],
+                  "QuantityInvoiced": _number(line.quantity), "ExtensionAmt": _number(line.net_amount)}
+                 for line in purchase.lines if line.net_amount]
+        if purchase.tax_amount:
+            tax_account = str(rules.get("tax_account") or SAGE_PURCHASE_TAX_ACCOUNT)
+            lines.append({"AccountKey": self.account_key("VAT", {"VAT": tax_account}), "CommentText": "VAT",
+                          "ExtensionAmt": _number(purchase.tax_amount)})
+        distributed = sum((line.net_amount for line in purchase.lines), Decimal(0)) + purchase.tax_amount
+        if distributed != purchase.gross_amount:
+            raise TargetValidationError(
+                f"Kashflow purchase {purchase.number}: lines and VAT add up to {distributed:.2f}, the gross amount is "
+                f"{purchase.gross_amount:.2f}; Sage needs them equal.", system="Mapping", code="invalid_value")
+        if not lines:
+            raise TargetValidationError(f"Kashflow purchase {purchase.number} has a zero total; Sage refuses it.",
+                                        system="Mapping", code="invalid_value")
+        fields: dict[str, Any] = {"APDivisionNo": division_no, "VendorNo": vendor_no, "InvoiceNo": invoice_no,
+                                  "InvoiceDate": purchase.issue_date.isoformat(),
+                                  "InvoiceAmt": _number(purchase.gross_amount),
+                                  "Comment": f"Kashflow purchase {purchase.number}"[:COMMENT_LENGTH]}
+        if purchase.due_date:
+            fields["InvoiceDueDate"] = purchase.due_date.isoformat()
+        document = {"key": self.operation_key(record), "object": "AP_Invoice_bus", "action": "create",
+                    "fields": fields, "lines": lines}
+        return Transformed(document=document)
+
+    def invoice_number(self, number: str, reference: str) -> str:
+        use_number = str(self.options.get("invoice_number") or "supplier_reference") == "kashflow_number"
+        text = (number if use_number or not reference.strip() else reference).strip().upper()
+        if len(text) > INVOICE_NO_LENGTH:
+            raise TargetValidationError(
+                f"Kashflow purchase {number}: invoice number {text!r} is longer than Sage's {INVOICE_NO_LENGTH}-"
+                "character A/P InvoiceNo; set the flow option invoice_number to kashflow_number.",
+                system="Mapping", code="invalid_value", payload={"purchase": number})
+        return text
+
+    def target_id(self, document: dict[str, Any], record_key: dict[str, str]) -> str:
+        """``APDivisionNo-VendorNo-InvoiceNo`` of the A/P invoice."""
+        fields = document.get("fields") or {}
+        return "-".join(record_key.get(name) or str(fields.get(name, ""))
+                        for name in ("APDivisionNo", "VendorNo", "InvoiceNo"))
+
+
+def vendor_for(code: str, rules: dict[str, Any]) -> tuple[str, str]:
+    """(APDivisionNo, VendorNo) for a Kashflow supplier code."""
+    mapped = str((rules.get("vendor_accounts") or {}).get(code) or code).strip()
+    found = DIVISION_PREFIX.match(mapped)
+    if found:
+        division_no, vendor_no = found.group(1).zfill(2), found.group(2)
+    else:
+        division_no, vendor_no = str(rules.get("default_division") or SAGE_DEFAULT_DIVISION), mapped
+    vendor_no = vendor_no.strip().upper()
+    if not vendor_no or len(vendor_no) > VENDOR_NO_LENGTH:
+        raise TargetValidationError(
+            f"Kashflow supplier {code} maps to Sage vendor number {vendor_no!r}, which is not 1-{VENDOR_NO_LENGTH} "
+            "characters; map it in vendor_accounts (\"DD-VENDNO\").", system="Mapping", code="invalid_value",
+            payload={"supplier_code": code})
+    return division_no, vendor_no
+
+
+def _number(value: Decimal) -> float:
+    return float(value)
