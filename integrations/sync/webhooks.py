@@ -33,6 +33,18 @@ EVENT_HEADER = "X-Ledgerbridge-Event"
 
 # event name -> handler(delivery) -> result dict. Flows register theirs (e.g. storefront orders).
 HANDLERS: dict[str, Callable[[InboundWebhook], dict[str, Any]]] = {}
+# event name -> validator(body) -> None, or why the body is refused (answered 400, nothing stored).
+VALIDATORS: dict[str, Callable[[dict[str, Any]], str | None]] = {}
+# Modules whose ``register()`` adds their entries to HANDLERS and VALIDATORS (without replacing one already
+# there); called before each use, which is cheap once they are imported.
+HANDLER_MODULES = ("integrations.sync.flows.storefront_orders",)
+
+
+def load_handlers() -> None:
+    from django.utils.module_loading import import_string
+
+    for module in HANDLER_MODULES:
+        import_string(module + ".register")()
 
 
 @dataclass
@@ -87,6 +99,10 @@ def receive(token: str, *, body: bytes, headers: dict[str, str], content_length:
         return Verdict(400, "body must be a JSON object")
     delivery_id = str(headers.get(DELIVERY_HEADER.lower()) or data.get("id") or "")[:120]
     event = str(headers.get(EVENT_HEADER.lower()) or data.get("type") or data.get("event") or "")[:80]
+    load_handlers()
+    invalid = VALIDATORS[event](data) if event in VALIDATORS else None
+    if invalid:
+        return Verdict(400, invalid)
     try:
         with transaction.atomic():
             delivery = InboundWebhook.objects.create(endpoint=endpoint, delivery_id=delivery_id, event=event,
@@ -116,6 +132,7 @@ def process_delivery(delivery_id: int) -> dict[str, Any]:
         if delivery is None:
             return {"skipped": "already processed or being processed"}
         delivery.attempts += 1
+        load_handlers()
         handler = HANDLERS.get(delivery.event, _trigger_flows)
         try:
             with transaction.atomic():

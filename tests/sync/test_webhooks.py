@@ -79,8 +79,8 @@ def test_a_failing_handler_keeps_the_delivery_with_its_error(tenant_client, endp
     def broken(delivery):
         raise ValueError("order has no lines")
 
-    monkeypatch.setitem(webhooks.HANDLERS, "order.created", broken)
-    answer = post(tenant_client, endpoint, json.dumps({"id": "o1", "type": "order.created"}).encode())
+    monkeypatch.setitem(webhooks.HANDLERS, "partner.event", broken)
+    answer = post(tenant_client, endpoint, json.dumps({"id": "o1", "type": "partner.event"}).encode())
     webhooks.process_delivery(answer.json()["id"])
     delivery = InboundWebhook.objects.get()
     assert delivery.status == "failed" and "order has no lines" in delivery.error and delivery.body["id"] == "o1"

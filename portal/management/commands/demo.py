@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
+from integrations.core.errors import ConnectorError
 from integrations.sandboxes import DEFAULT_PORTS, SandboxHub
 from integrations.sandboxes.activity import SandboxActivity
 from portal.db import var_dir
@@ -87,9 +89,10 @@ class Command(BaseCommand):
                         raise CommandError(f"{' '.join(child.args[1:3])} stopped unexpectedly; shutting down.")
                 if activity_seconds and time.monotonic() >= next_activity:
                     # The companies keep trading: new invoices and payments in Kashflow for the flows to move.
-                    for demo, actor in zip(DEMOS, activity, strict=True):
+                    for demo, actor, tenant in zip(DEMOS, activity, tenants, strict=True):
                         result = actor.tick()
-                        self.stdout.write(f"  [{time.strftime('%H:%M:%S')}] {demo.company}: {result}")
+                        shop = _storefront_round(tenant.schema_name, demo.subdomain, port)
+                        self.stdout.write(f"  [{time.strftime('%H:%M:%S')}] {demo.company}: {result}; {shop}")
                     next_activity = time.monotonic() + activity_seconds
                 time.sleep(0.5)
         finally:
@@ -134,6 +137,35 @@ class Command(BaseCommand):
                    if activity_seconds else "")
         self.stdout.write(f"{line}\n  Every flow of both pairs is on, every 5 minutes{trading}.\n"
                           "  Ctrl-C stops everything.\n")
+
+
+def _storefront_round(schema: str, subdomain: str, port: int) -> str:
+    """One order (and its payment) from the company's web shop, sent as a signed webhook to its portal."""
+    from integrations.sandboxes.storefront import StorefrontError, simulate_for_tenant
+
+    try:
+        with schema_context(schema):
+            simulate_for_tenant(f"http://{subdomain}.localhost:{port}", orders=1,
+                                transport=_loopback_transport(port))
+    except (StorefrontError, OSError, ConnectorError) as error:
+        return f"web shop order not sent ({error})"
+    return "1 web shop order"
+
+
+def _loopback_transport(port: int):
+    """POST to the portal on 127.0.0.1 with the tenant's Host header (``*.localhost`` need not resolve here)."""
+    import requests
+
+    def post(url: str, body: bytes, headers: dict[str, str]):
+        parts = urlsplit(url)
+        local = urlunsplit((parts.scheme, f"127.0.0.1:{port}", parts.path, parts.query, ""))
+        response = requests.post(local, data=body, headers={**headers, "Host": parts.netloc}, timeout=15)
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, {"error": response.text[:200]}
+
+    return post
 
 
 def _demo_state() -> dict:

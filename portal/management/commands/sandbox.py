@@ -4,6 +4,7 @@
     sandbox create --erp dynamics_ax --size 5000 [--id acme]
     sandbox list | inspect ID | connections ID | reseed ID [--size N] | delete ID
     sandbox faults ID SYSTEM ['{"rate_limit": {"every": 3}}'] [--merge] [--clear]
+    sandbox storefront --tenant acme [--orders 3] [--no-confirm] [--seed 7] [--portal-url URL]
 
 ``serve`` works on the folder directly; the other sub-commands talk to the control API when the servers are
 running (so fault switches reach the live apps) and otherwise work on the folder.
@@ -56,6 +57,12 @@ class Command(BaseCommand):
         faults.add_argument("config", nargs="?", help="JSON fault configuration")
         faults.add_argument("--merge", action="store_true", help="merge into the current configuration")
         faults.add_argument("--clear", action="store_true", help="switch every fault off")
+        shop = sub.add_parser("storefront", help="post simulated storefront orders to a tenant (docs/order-to-cash.md)")
+        shop.add_argument("--tenant", required=True, help="the tenant's schema name")
+        shop.add_argument("--orders", type=int, default=3)
+        shop.add_argument("--no-confirm", action="store_true", help="send the orders only, no payment confirmations")
+        shop.add_argument("--seed", type=int, dest="rng_seed")
+        shop.add_argument("--portal-url", help="the tenant's portal address (default from the portal settings)")
 
     def handle(self, *args, action, **options):
         root = settings.SANDBOX_ROOT
@@ -63,12 +70,34 @@ class Command(BaseCommand):
             ports = Ports(**{name: options[f"{name}_port"] for name in DEFAULT_PORTS})
             serve_forever(root, ports)
             return
+        if action == "storefront":
+            self.stdout.write(json.dumps(self._storefront(options), indent=2))
+            return
         try:
             result = self._dispatch(action, root, options)
         except (SandboxError, SandboxUnavailable) as exc:
             raise CommandError(str(exc)) from exc
         if result is not None:
             self.stdout.write(json.dumps(result, indent=2, default=str))
+
+    def _storefront(self, options) -> dict:
+        from django_tenants.utils import schema_context
+
+        from integrations.sandboxes.storefront import StorefrontError, simulate_for_tenant
+        from portal.tenants.models import Domain, Tenant
+
+        schema = options["tenant"]
+        if not Tenant.objects.filter(schema_name=schema).exists():
+            raise CommandError(f"no tenant with schema {schema!r}")
+        domain = (Domain.objects.filter(tenant__schema_name=schema).order_by("-is_primary", "pk")
+                  .values_list("domain", flat=True).first() or f"{schema}.{settings.BASE_DOMAIN}")
+        url = options["portal_url"] or f"{settings.PORTAL_SCHEME}://{domain}:{settings.PORTAL_PORT}"
+        try:
+            with schema_context(schema):
+                return simulate_for_tenant(url, orders=options["orders"], confirm=not options["no_confirm"],
+                                           seed=options["rng_seed"])
+        except StorefrontError as exc:
+            raise CommandError(str(exc)) from exc
 
     def _client(self, root) -> ControlClient | None:
         try:
