@@ -10,8 +10,9 @@ from integrations.core.canonical import Party, Product, StructuredAddress
 from integrations.core.errors import TargetValidationError
 from integrations.dynamics_ax.adapter import party_create_document, party_from_row, product_from_row
 from integrations.kashflow.adapter import party_to_canonical, structured_address
-from integrations.sync.flows.ax_parties import CUSTOMERS, SUPPLIERS, as_party, differences, kashflow_party, merged
+from integrations.sync.flows.ax_parties import CUSTOMERS, SUPPLIERS, as_party, kashflow_party
 from integrations.sync.flows.ax_products_to_kashflow import kashflow_product, nominal_for, whole_quantity
+from integrations.sync.flows.kashflow_parties import differences, merged
 from integrations.sync.flows.kashflow_parties_to_ax import ax_account, ax_party_document, party_conflicts
 
 VENDOR_ROW = {"ACCOUNTNUM": "V-0001", "NAME": "Harbour Parts Ltd", "STREET": "12 Dock Road\nUnit 4", "CITY": "Hull",
@@ -40,16 +41,16 @@ def test_supplier_merge_keeps_the_contact_name_and_reports_what_ax_overwrites():
                             "CountryCode": "GB", "CountryName": "United Kingdom"},
                 "Contacts": [{"Name": "Jo", "IsPrimary": True, "Email": "old@harbour.example", "Telephone": ""}],
                 "BankAccount": {"Number": "123"}}
-    assert differences(existing, document, SUPPLIERS) == [
+    assert differences(SUPPLIERS, existing, document) == [
         ("Name", "Harbour Parts", "Harbour Parts Ltd"),
-        ("Contact Email", "old@harbour.example", "ap@harbour.example"),
-        ("Contact Telephone", "", "+44 1482 100"),
+        ("Email", "old@harbour.example", "ap@harbour.example"),
+        ("Telephone", None, "+44 1482 100"),
     ]
-    out = merged(existing, document, SUPPLIERS)
+    out = merged(SUPPLIERS, existing, document)
     assert out["Contacts"] == [{"Name": "Jo", "IsPrimary": True, "Email": "ap@harbour.example",
                                 "Telephone": "+44 1482 100"}]
     assert out["BankAccount"] == {"Number": "123"} and "CountryName" not in out["Address"]
-    assert differences(out, document, SUPPLIERS) == []
+    assert differences(SUPPLIERS, out, document) == []
 
 
 def test_customer_documents_are_unchanged_by_the_shared_base_and_read_old_records():
@@ -163,3 +164,21 @@ def test_fractional_stock_is_cut_to_whole_units_with_a_warning():
     assert whole_quantity(Decimal("-2.5"), "D0001", warnings) == -2
     assert whole_quantity(Decimal("5"), "D0001", warnings) == 5
     assert len(warnings) == 2 and "12.75" in warnings[0]
+
+
+def test_ax_keeps_city_and_state_on_lines_of_their_own_where_sage_joins_them():
+    party = party_from_row({**VENDOR_ROW, "STREET": "1 Main St", "CITY": "Seattle", "STATE": "WA"}, "supplier")
+    address = kashflow_party(party, {}, SUPPLIERS)["Address"]
+    assert (address["Line1"], address["Line2"], address["Line3"]) == ("1 Main St", "Seattle", "WA")
+
+
+def test_the_primary_contact_gets_the_masters_details_even_when_not_listed_first():
+    document = kashflow_party(party_from_row(VENDOR_ROW, "supplier"), {}, SUPPLIERS)
+    existing = {"Code": "V-0001", "Name": "Harbour Parts Ltd", "Currency": {"Code": "GBP"}, "VatNumber": "GB123",
+                "Address": dict(document["Address"]),
+                "Contacts": [{"Name": "Sales", "Email": "sales@harbour.example"},
+                             {"Name": "Jo", "IsPrimary": True, "Email": "ap@harbour.example", "Telephone": ""}]}
+    assert differences(SUPPLIERS, existing, document) == [("Telephone", None, "+44 1482 100")]
+    out = merged(SUPPLIERS, existing, document)
+    assert out["Contacts"][0] == existing["Contacts"][0]
+    assert out["Contacts"][1]["Telephone"] == "+44 1482 100" and out["Contacts"][1]["Name"] == "Jo"

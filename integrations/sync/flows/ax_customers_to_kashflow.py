@@ -7,16 +7,9 @@ warnings) are shared with the supplier flow in :mod:`integrations.sync.flows.ax_
 
 from __future__ import annotations
 
-from integrations.sync.flows.ax_parties import (
-    CUSTOMERS,
-    AxPartiesToKashflow,
-    default_rules,
-    differences,
-    kashflow_customer,
-    merged,
-)
+from integrations.sync.flows.ax_parties import CUSTOMERS, AxPartiesToKashflow, default_rules
 
-__all__ = ["AxCustomersToKashflow", "default_rules", "differences", "kashflow_customer", "merged"]
+__all__ = ["AxCustomersToKashflow", "default_rules"]
 
 
 class AxCustomersToKashflow(AxPartiesToKashflow):
@@ -26,4 +19,4 @@ class AxCustomersToKashflow(AxPartiesToKashflow):
     stream = "custtable"
     table = "CUSTTABLE"
     ax_noun = "customer"
-    shape = CUSTOMERS
+    kind = CUSTOMERS

@@ -21,4 +21,4 @@ class AxSuppliersToKashflow(AxPartiesToKashflow):
     stream = "vendtable"
     table = "VENDTABLE"
     ax_noun = "vendor"
-    shape = SUPPLIERS
+    kind = SUPPLIERS

@@ -1,7 +1,8 @@
 """Kashflow customers and suppliers as an ERP master writes them (and as flows read them back).
 
 Shared by the flows that keep Kashflow's parties in step with an ERP that is master for them
-(``sage_customers_to_kashflow``, ``sage_suppliers_to_kashflow``; ``ax_customers_to_kashflow`` could use it too).
+(``sage_customers_to_kashflow``, ``sage_suppliers_to_kashflow``, and through ``ax_parties``
+``ax_customers_to_kashflow`` and ``ax_suppliers_to_kashflow``).
 
 Why a natural-key upsert: Kashflow has no idempotency key and no batch API, but it refuses a second party with
 the same ``Code``. So every write starts with ``GET /{customers|suppliers}/{Code}``: a party Kashflow already has
@@ -11,17 +12,22 @@ a dead worker therefore finds the party and never creates it twice, and a create
 writer ("code already exists") turns into an update.
 
 The two kinds differ only in shape: customers have ``Addresses[]`` and top-level ``Email``/``TelephoneNumber``;
-suppliers one ``Address`` and their e-mail and phone on the primary contact.
+suppliers one ``Address``, their e-mail and phone on the primary contact (``IsPrimary``; else the first) and a
+``VatNumber``, carried when the master keeps one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrations.core.canonical import Party, StructuredAddress
 from integrations.core.errors import ConnectorError, NotFoundError, TargetValidationError
+from integrations.sync.pipeline import Transformed
+
+if TYPE_CHECKING:
+    from integrations.sync.models import SyncRecord
 
 CODE_LIMIT = 20  # Kashflow customer/supplier codes
 NAME_LIMIT = 100
@@ -47,6 +53,7 @@ class PartyKind:
     name: str  # "customer" | "supplier" (the canonical Party.kind and the flows' entity)
     resource: str  # KashflowClient attribute and URL segment: "customers" | "suppliers"
     label: str  # for messages
+    vat_field: str = ""  # where Kashflow keeps this kind's VAT number, when a master carries it ("" = not carried)
 
     @property
     def single_address(self) -> bool:
@@ -62,14 +69,13 @@ class PartyKind:
     def contact(self, record: dict[str, Any]) -> dict[str, str]:
         """E-mail and phone as Kashflow shows them for this kind."""
         if self.single_address:
-            people = record.get("Contacts") or []
-            first = people[0] if people else {}
-            return {"Email": _blank(first.get("Email")), "Telephone": _blank(first.get("Telephone"))}
+            _index, primary = _primary(record.get("Contacts"))
+            return {"Email": _blank(primary.get("Email")), "Telephone": _blank(primary.get("Telephone"))}
         return {"Email": _blank(record.get("Email")), "Telephone": _blank(record.get("TelephoneNumber"))}
 
 
 CUSTOMERS = PartyKind("customer", "customers", "customer")
-SUPPLIERS = PartyKind("supplier", "suppliers", "supplier")
+SUPPLIERS = PartyKind("supplier", "suppliers", "supplier", vat_field="VatNumber")
 KINDS = {kind.name: kind for kind in (CUSTOMERS, SUPPLIERS)}
 
 
@@ -100,29 +106,34 @@ def kashflow_country(country: str, rules: dict[str, Any], *, source: str) -> str
     return found
 
 
-def address_lines(address: StructuredAddress) -> list[str]:
-    """Street lines, then "City, State" on a line of its own (how the sandboxes pair ERP parties with
-    Kashflow's), at most four: extra lines are joined into the fourth."""
+def address_lines(address: StructuredAddress, *, join_town: bool = True) -> list[str]:
+    """Street lines, then "City, State" on a line of its own (how the Sage sandbox pairs its parties with
+    Kashflow's), at most four: extra lines are joined into the fourth.
+
+    ``join_town=False`` puts the city and the state on lines of their own instead: the AX side reads Kashflow's
+    lines back as street, town, then a short state code (``kashflow_parties_to_ax``), so AX writes them so."""
     lines = [line.strip() for line in (address.street or "").splitlines() if line.strip()]
-    town = ", ".join(part for part in (address.city.strip(), address.county.strip()) if part)
-    if town:
-        lines.append(town)
+    town = [part for part in (address.city.strip(), address.county.strip()) if part]
+    if join_town and town:
+        town = [", ".join(town)]
+    lines += town
     if len(lines) > 4:
         lines = [*lines[:3], ", ".join(lines[3:])]
     return lines
 
 
-def party_document(kind: PartyKind, party: Party, code: str, rules: dict[str, Any], *, master: str
-                   ) -> dict[str, Any]:
+def party_document(kind: PartyKind, party: Party, code: str, rules: dict[str, Any], *, master: str,
+                   join_town: bool = True) -> dict[str, Any]:
     """The Kashflow document for a master's party: what the master owns, nothing else.
 
-    Empty e-mail and phone values are left out, so an ERP that does not keep them never erases Kashflow's.
+    Empty e-mail, phone and VAT values are left out, so an ERP that does not keep them never erases Kashflow's.
+    ``join_town``: see :func:`address_lines`.
     """
     name = party.name.strip()
     if not name:
         raise TargetValidationError(f"{master} {kind.label} {party.source_id} has no name; Kashflow needs one.",
                                     system="Mapping", code="invalid_value", payload={"source_id": party.source_id})
-    lines = address_lines(party.address)
+    lines = address_lines(party.address, join_town=join_town)
     country = kashflow_country(party.address.country_code, rules, source=master)
     address = {**{field: lines[n] if n < len(lines) else None for n, field in enumerate(LINE_FIELDS)},
                "PostCode": party.address.zip_code.strip() or None, "CountryCode": country or None}
@@ -142,15 +153,16 @@ def party_document(kind: PartyKind, party: Party, code: str, rules: dict[str, An
                    rules.get("currency") or "").strip().upper()
     if currency:
         document["Currency"] = {"Code": currency}
+    if kind.vat_field and party.tax_number.strip():
+        document[kind.vat_field] = party.tax_number.strip()
     return document
 
 
 def _document_contact(kind: PartyKind, document: dict[str, Any]) -> dict[str, str]:
     """E-mail and phone the document sets (only those present)."""
     if kind.single_address:
-        people = document.get("Contacts") or []
-        first = people[0] if people else {}
-        return {k: str(first[k]) for k in ("Email", "Telephone") if first.get(k)}
+        _index, primary = _primary(document.get("Contacts"))
+        return {k: str(primary[k]) for k in ("Email", "Telephone") if primary.get(k)}
     names = {"Email": "Email", "TelephoneNumber": "Telephone"}
     return {names[k]: str(document[k]) for k in names if document.get(k)}
 
@@ -164,6 +176,8 @@ def differences(kind: PartyKind, existing: dict[str, Any], document: dict[str, A
         old = _blank((existing.get("Currency") or {}).get("Code")).upper()
         if old != document["Currency"]["Code"].upper():
             out.append(("Currency", old, document["Currency"]["Code"]))
+    if kind.vat_field in document and _blank(existing.get(kind.vat_field)) != _blank(document[kind.vat_field]):
+        out.append((kind.vat_field, existing.get(kind.vat_field), document[kind.vat_field]))
     held = kind.contact(existing)
     for name, value in _document_contact(kind, document).items():
         if held[name] != value.strip():
@@ -196,9 +210,10 @@ def merged(kind: PartyKind, existing: dict[str, Any], document: dict[str, Any]) 
         out["Address"] = primary
         contact = _document_contact(kind, document)
         if contact:
-            people = [dict(p) for p in existing.get("Contacts") or []]
-            if people:
-                people[0].update(contact)
+            people = [dict(p) for p in existing.get("Contacts") or [] if isinstance(p, dict)]
+            index, _old = _primary(people)
+            if index >= 0:
+                people[index].update(contact)
             else:
                 people = [{"Name": document["Name"], "IsPrimary": True, **contact}]
             out["Contacts"] = people
@@ -239,6 +254,32 @@ def is_duplicate(error: ConnectorError) -> bool:
     return (error.code or "").lower() == "duplicatecode" or "already exists" in str(error).lower()
 
 
+class KashflowPartyWrites:
+    """The Kashflow half of a flow that keeps Kashflow's parties in step with an ERP master (AX and Sage): the
+    conflict look-up, the natural-key upsert and the replay check. The flow sets ``kind`` and ``master`` and
+    opens ``kashflow`` (the sender's client) and ``lookup`` (its own client for look-ups during transform, which
+    run while a write may be in flight on the sender thread)."""
+
+    kind: PartyKind
+    master = ""
+
+    def with_conflicts(self, document: dict[str, Any]) -> Transformed:
+        """``document`` with the Kashflow values it overwrites as the record's warnings."""
+        existing = self.target_gate.call(lambda: find_party(self.lookup, self.kind, document["Code"]),
+                                         metered=False)
+        return Transformed(document=document,
+                           warnings=conflict_warnings(self.kind, existing, document, master=self.master))
+
+    def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str | ConnectorError]:
+        return [upsert_party(self.kashflow, self.kind, document) for document in documents]
+
+    def find_existing(self, record: SyncRecord) -> str | None:
+        code = (record.target_payload or {}).get("Code")
+        if not code:
+            return None
+        return code if find_party(self.kashflow, self.kind, code) is not None else None
+
+
 # ---------------------------------------------------------------------- Kashflow -> canonical
 
 
@@ -270,6 +311,15 @@ def listing_digest_fields(kind: PartyKind, item: dict[str, Any]) -> dict[str, An
     keys: Iterable[str] = ("Code", "Name", "IsArchived", "Currency", "Contacts",
                            "Address" if kind.single_address else "Addresses")
     return {key: item.get(key) for key in keys}
+
+
+def _primary(contacts: list[dict[str, Any]] | None) -> tuple[int, dict[str, Any]]:
+    """(index, contact) of Kashflow's primary contact (``IsPrimary``; else the first), or (-1, {})."""
+    contacts = [c for c in contacts or [] if isinstance(c, dict)]
+    for index, contact in enumerate(contacts):
+        if contact.get("IsPrimary"):
+            return index, contact
+    return (0, contacts[0]) if contacts else (-1, {})
 
 
 def _blank(value: Any) -> str:
