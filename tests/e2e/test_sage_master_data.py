@@ -305,6 +305,7 @@ def test_customers_created_in_kashflow_are_created_in_sage_and_existing_ones_are
         "Acme Widgets Ltd", LONG_STREET[:40].rstrip(), None)
     assert (acme["City"], acme["State"], acme["ZipCode"], acme["CountryCode"]) == ("Leeds", None, "LS1 4AB", "GBR")
     assert (acme["EmailAddress"], acme["TelephoneNo"]) == ("accounts@acme.example.com", "0113 496 0000")
+    assert acme["TermsCode"] == "01"  # the customer_terms_code rule: Sage takes invoices for it
     record = SyncRecord.objects.get(flow=flow, source_id="ACME01")
     assert record.status == "posted" and record.target_id == "01-ACME01"
     assert any("AddressLine1" in w and "40 characters" in w for w in record.warnings), record.warnings

@@ -66,10 +66,12 @@ TOWN_STATE = re.compile(r"^(.*?)[,\s]+([A-Za-z]{2})$")
 def default_rules() -> dict[str, Any]:
     """``default_division`` / ``default_vendor_division``: A/R and A/P division for codes without a ``DD-``
     prefix (01 and 00, as in the ABC demo company); ``customer_accounts`` / ``vendor_accounts``: Kashflow code
-    -> Sage ``DD-NUMBER``; ``countries``: ISO alpha-2 -> Sage country code beyond the built-in ones; ``routing``:
-    unused."""
+    -> Sage ``DD-NUMBER``; ``countries``: ISO alpha-2 -> Sage country code beyond the built-in ones;
+    ``customer_terms_code`` / ``vendor_terms_code``: TermsCode of new parties (Sage needs one before it takes
+    their invoices); ``routing``: unused."""
     return {"routing": [], "default_division": SAGE_DEFAULT_DIVISION, "default_vendor_division": "00",
-            "customer_accounts": {}, "vendor_accounts": {}, "countries": {}}
+            "customer_accounts": {}, "vendor_accounts": {}, "countries": {},
+            "customer_terms_code": "01", "vendor_terms_code": "01"}
 
 
 class KashflowPartiesToSage(RecordFlow):
@@ -80,6 +82,7 @@ class KashflowPartiesToSage(RecordFlow):
     bus_object = ""
     table = ""
     division_column = ""
+    terms_rule = ""  # the mapping rule holding new parties' TermsCode
     number_column = ""
     name_column = ""
     accounts_rule = ""
@@ -141,6 +144,11 @@ class KashflowPartiesToSage(RecordFlow):
         warnings: list[str] = []
         fields = {self.division_column: division, self.number_column: number,
                   **self.sage_fields(party, rules, warnings)}
+        # Sage needs terms on a customer before it takes an invoice for it (and a vendor before an A/P invoice);
+        # a new party gets the tenant's default terms, which Sage's own screens would ask for.
+        terms = str(rules.get(self.terms_rule) or "").strip()
+        if terms and not fields.get("TermsCode"):
+            fields["TermsCode"] = terms
         document = {"key": f"lb-{record.idempotency_key}"[:MAX_KEY_LENGTH], "object": self.bus_object,
                     "action": "create", "fields": fields}
         return Transformed(document=document, warnings=warnings)
@@ -265,6 +273,7 @@ class KashflowCustomersToSage(KashflowPartiesToSage):
     bus_object = "AR_Customer_bus"
     table = "AR_Customer"
     division_column = "ARDivisionNo"
+    terms_rule = "customer_terms_code"
     number_column = "CustomerNo"
     name_column = "CustomerName"
     accounts_rule = "customer_accounts"
@@ -277,6 +286,7 @@ class KashflowSuppliersToSage(KashflowPartiesToSage):
     bus_object = "AP_Vendor_bus"
     table = "AP_Vendor"
     division_column = "APDivisionNo"
+    terms_rule = "vendor_terms_code"
     number_column = "VendorNo"
     name_column = "VendorName"
     accounts_rule = "vendor_accounts"
