@@ -8,6 +8,7 @@ from portal.web import (
     inbox_views,
     sandbox_views,
     schedule_views,
+    summary_views,
     views,
     webhook_views,
 )
@@ -31,6 +32,8 @@ urlpatterns = [
     path("notifications/read-all/", alert_views.notification_read_all, name="notifications_read_all"),
     path("runs/", views.run_list, name="runs"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
+    path("flows/<int:flow_pk>/journals/", summary_views.summary_journals, name="summary_journals"),
+    path("journals/<int:pk>/", summary_views.summary_journal, name="summary_journal"),
     path("inbox/", inbox_views.inbox_list, name="inbox"),
     path("inbox/actions/", inbox_views.inbox_action, name="inbox_action"),
     path("inbox/<int:pk>/", inbox_views.inbox_record, name="inbox_record"),

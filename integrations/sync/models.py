@@ -398,3 +398,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+from integrations.sync.summary_models import SummaryContribution, SummaryJournal, SummaryLine, SummarySource  # noqa: E402, F401
