@@ -1,10 +1,13 @@
 """The demo companies: one per integration pair, each a tenant wired to its own sandbox instance.
 
 * ``demo`` — Brightside Print & Design Ltd, Kashflow ↔ Microsoft Dynamics AX (sandbox instance ``demo``);
-* ``demo-sage`` — Northgate Outdoor Supply Co, Kashflow ↔ Sage 100 (sandbox instance ``demo-sage``).
+* ``demo-sage`` — Northgate Outdoor Supply Co, Kashflow ↔ Sage 100 (sandbox instance ``demo-sage``);
+* ``demo-batch`` — Harbour Lane Cafés Ltd, Kashflow ↔ Dynamics AX posting *summarised*: one general journal per
+  day instead of an invoice per invoice (sandbox instance ``demo-batch``).
 
-Both owners share the demo password. Every flow of the pair's catalogue is switched on by the same
-"Start a sandbox integration" wiring a new tenant gets (``connect_sandbox``).
+The owners share the demo password. Every flow of the pair's catalogue is switched on by the same
+"Start a sandbox integration" wiring a new tenant gets (``connect_sandbox``); the summarised company switches
+its summary flow on and the record-by-record flows it replaces off, as a tenant would on the Flows page.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class DemoCompany:
     instance: str
     erp: str
     rng_seed: int
+    summarised: bool = False
 
     @property
     def schema_name(self) -> str:
@@ -37,6 +41,8 @@ DEMOS = (
     DemoCompany("demo", "Brightside Print & Design Ltd", "owner@demo.ledgerbridge.test", "demo", "dynamics_ax", 1),
     DemoCompany("demo-sage", "Northgate Outdoor Supply Co", "owner@demo-sage.ledgerbridge.test", "demo-sage",
                 "sage100", 2),
+    DemoCompany("demo-batch", "Harbour Lane Cafés Ltd", "owner@demo-batch.ledgerbridge.test", "demo-batch",
+                "dynamics_ax", 3, summarised=True),
 )
 # Kept for callers that only know the first demo.
 DEMO_SUBDOMAIN = DEMOS[0].subdomain
@@ -71,5 +77,22 @@ def demo_tenant_setup(demo: DemoCompany = DEMOS[0], *, password: str, connection
         if owner and not owner.check_password(password):
             owner.set_password(password)
             owner.save(update_fields=["password"])
-        connect_sandbox(instance_id=demo.instance, fields=connection_fields)
+        flows = connect_sandbox(instance_id=demo.instance, fields=connection_fields).flows
+        if demo.summarised:
+            use_summarised_posting(flows)
     return tenant
+
+
+def use_summarised_posting(flows) -> None:
+    """Switch the batch (summarised) flows on and the record-by-record flows they replace off."""
+    from integrations.sync.flows import FLOWS
+    from integrations.sync.models import Flow
+
+    for flow in flows:
+        definition = FLOWS.get(flow.key)
+        if definition is None or definition.trigger != "batch":
+            continue
+        Flow.objects.filter(key__in=definition.excludes).update(enabled=False)
+        if not flow.enabled:
+            flow.enabled = True
+            flow.save(update_fields=["enabled"])

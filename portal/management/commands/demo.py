@@ -124,6 +124,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\n{line}\n Ledgerbridge demo is running\n{line}"))
         for demo in DEMOS:
             pair = {"dynamics_ax": "Kashflow ↔ Dynamics AX", "sage100": "Kashflow ↔ Sage 100"}[demo.erp]
+            if demo.summarised:
+                pair = "… summarised (batch)"
             self.stdout.write(f"  {pair:<24}http://{demo.subdomain}.localhost:{port}/  ({demo.company})")
             self.stdout.write(f"  {'':<24}login {demo.owner}  /  {state['password']}")
         self.stdout.write(f"  Staff admin             http://localhost:{port}/admin/  "
