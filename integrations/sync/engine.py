@@ -51,6 +51,9 @@ def advisory_lock(key: str) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
 
 
+WAITING_CODES = frozenset({"awaiting_invoice"})  # error codes meaning "waits for another record", see RunRecorder
+
+
 @dataclass
 class RunRecorder:
     """Keeps a SyncRun's counters, progress and heartbeat current while a flow runs.
@@ -63,8 +66,16 @@ class RunRecorder:
     _last_beat: float = 0.0
     retrying: int = 0  # records that could not be posted yet (transient) and wait for the next run
     last_transient: str = ""
+    # Records waiting for another record to reach the target first (a payment for its invoice): expected, not a
+    # fault of this run, so they do not make it "finished with errors"; they are posted by a later run.
+    waiting: int = 0
+    last_waiting: str = ""
 
-    def retry_later(self, n: int, error: str) -> None:
+    def retry_later(self, n: int, error: str, code: str = "") -> None:
+        if code in WAITING_CODES:
+            self.waiting += n
+            self.last_waiting = error
+            return
         self.retrying += n
         self.last_transient = error
 
@@ -109,6 +120,10 @@ class RunRecorder:
         else:
             run.status = SyncRun.Status.SUCCEEDED
             run.message = ""
+        if not error and self.waiting:
+            run.message = (run.message + " " if run.message else "") + (
+                f"{self.waiting} record(s) wait for a record they depend on to reach the target first "
+                f"(e.g. {self.last_waiting[:200]}).")
         if not error and run.records_held:
             run.message = (run.message + " " if run.message else "") + \
                 f"{run.records_held} record(s) wait for approval."

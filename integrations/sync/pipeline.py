@@ -525,7 +525,7 @@ class Pipeline:
                 if error.retryable:
                     record.last_error, record.error_kind, record.error_code = str(error), error.kind, error.code or ""
                     record.save(update_fields=["last_error", "error_kind", "error_code", "updated_at"])
-                    self.recorder.retry_later(1, str(error))
+                    self.recorder.retry_later(1, str(error), error.code or "")
                     self._unsettled = self._unsettled | {record.source_id}
                     continue  # stays in the outbox: re-sent under the same key, which the target recognises
                 with transaction.atomic():

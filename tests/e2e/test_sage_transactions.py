@@ -67,7 +67,7 @@ def test_payments_wait_for_their_invoice_then_become_receipts_applied_once(sage_
     assert early.records_posted == 0 and early.records_failed == 0
     waiting = SyncRecord.objects.filter(flow=payments, status="pending").exclude(message_id="")
     assert waiting.count() == len({inv["Number"] for inv, _line in paid_lines.values()})
-    assert all(r.error_code == "invoice_not_in_sage" for r in waiting)
+    assert all(r.error_code == "awaiting_invoice" for r in waiting)
     assert not sage_rows(sage_sandbox, "SELECT 1 FROM AR_CashReceiptsHistory WHERE CheckNo LIKE 'KF%'")
 
     assert run_inline(invoices_flow).status == SyncRun.Status.SUCCEEDED

@@ -146,7 +146,7 @@ class KashflowPaymentsToSage(KashflowPaymentSource):
             return None
         raise TransientError(
             f"Kashflow invoice {number} ({customer_code}) is not in Sage 100 yet; its payment waits until "
-            "kashflow_invoices_to_sage has posted it.", system="Ledgerbridge", code="invoice_not_in_sage")
+            "kashflow_invoices_to_sage has posted it.", system="Ledgerbridge", code="awaiting_invoice")
 
     def _reader(self):
         settings = self.flow.target.settings or {}
