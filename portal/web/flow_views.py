@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from integrations.sync.flows import FLOWS
-from integrations.sync.models import Connection, Flow
+from integrations.sync.models import Connection, Flow, System
 from portal.accounts.audit import audit
 from portal.accounts.models import Role
 from portal.accounts.roles import role_required
@@ -39,11 +39,21 @@ def catalogue_rows() -> list[dict]:
             continue
         rows.append({"definition": definition, "flow": flow, "trigger": TRIGGERS.get(definition.trigger,
                                                                                      definition.trigger),
+                     "direction": f"{definition.source_label or _label(definition.source_system)} → "
+                                  f"{_label(definition.target_system)}",
+                     "master": _label(definition.master) if definition.master else "—",
                      "options": json.dumps(flow.options if flow else definition.default_options, indent=1,
                                            sort_keys=True)})
     rows.sort(key=lambda row: (row["definition"].target_system if row["definition"].source_system == "kashflow"
                                else row["definition"].source_system, row["definition"].name))
     return rows
+
+
+def _label(system: str) -> str:
+    try:
+        return System(system).label
+    except ValueError:
+        return system
 
 
 @role_required(Role.VIEWER)

@@ -28,7 +28,7 @@ def test_catalogue_lists_only_the_pairs_flows(ax_pair, make_user):
     page = signed_in("viewer", make_user).get("/flows/").content.decode()
     assert "kashflow_invoices_to_ax" in page and "ax_customers_to_kashflow" in page
     assert "kashflow_invoices_to_sage" not in page  # no Sage connection
-    assert "switch on" not in page  # viewers see the state, not the buttons
+    assert "Switch on" not in page  # viewers see the state, not the buttons
 
 
 def test_admin_switches_a_flow_on_and_off_audited(ax_pair, make_user):

@@ -15,6 +15,7 @@ CATALOGUE: tuple[FlowDefinition, ...] = (
         key="storefront_orders_to_kashflow",
         name="Storefront orders → Kashflow invoices and payments",
         source_system=System.KASHFLOW,
+        source_label="Web shop",
         target_system=System.KASHFLOW,
         entity="storefront_order",
         spec="integrations.sync.flows.storefront_orders.StorefrontOrdersToKashflow",

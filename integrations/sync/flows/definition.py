@@ -26,6 +26,9 @@ class FlowDefinition:
     # summarised posting of the same invoices): switching one on by sandbox setup leaves the others off.
     excludes: tuple[str, ...] = ()
     enabled_by_default: bool = True  # switched on by "Start a sandbox integration"
+    # Where the records really come from, when the source connection is only where they are received (the web
+    # shop's orders arrive as webhooks on the Kashflow connection).
+    source_label: str = ""
 
     def spec_class(self):
         return import_string(self.spec)
