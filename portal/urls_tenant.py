@@ -49,6 +49,7 @@ urlpatterns = [
     path("webhooks/<slug:token>/", webhook_views.receive, name="webhook_receive"),
     path("sandbox/", sandbox_views.sandbox_home, name="sandbox"),
     path("sandbox/start/", sandbox_views.sandbox_start, name="sandbox_start"),
+    path("sandbox/storefront/", sandbox_views.sandbox_storefront, name="sandbox_storefront"),
     path("sandbox/<slug:instance_id>/reseed/", sandbox_views.sandbox_reseed, name="sandbox_reseed"),
     path("sandbox/<slug:instance_id>/faults/", sandbox_views.sandbox_faults, name="sandbox_faults"),
 ]

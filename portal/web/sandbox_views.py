@@ -130,3 +130,42 @@ def sandbox_faults(request, instance_id: str):
           label=f"sandbox {instance_id}")
     messages.success(request, f"Sandbox now: {label}.")
     return redirect("sandbox")
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def sandbox_storefront(request):
+    """Send orders (and their payment confirmations) from the sandbox web shop, signed as a real shop would.
+
+    Delivered in-process through the same verification and storage as ``POST /webhooks/<token>/``, so the portal
+    does not call itself over HTTP."""
+    from integrations.sandboxes.storefront import StorefrontError, simulate_for_tenant
+
+    try:
+        orders = max(1, min(20, int(request.POST.get("orders") or 3)))
+    except ValueError:
+        orders = 3
+    try:
+        sent = simulate_for_tenant(request.build_absolute_uri("/"), orders=orders,
+                                   confirm=request.POST.get("confirm") == "on", transport=_in_process)
+    except StorefrontError as exc:
+        messages.error(request, str(exc))
+        return redirect("sandbox")
+    except Exception as exc:  # noqa: BLE001 - the sandbox Kashflow may be down: say so, don't 500
+        log.warning("storefront simulation failed: %s", exc)
+        messages.error(request, f"The sandbox web shop could not send orders ({exc}).")
+        return redirect("sandbox")
+    audit(request.user, "sandbox.storefront_orders", None, {"orders": sent["orders"]})
+    messages.success(request, f"The web shop sent {len(sent['orders'])} order(s) and {len(sent['payments'])} "
+                              "payment confirmation(s); the storefront flow turns them into Kashflow invoices.")
+    return redirect("sandbox")
+
+
+def _in_process(url: str, body: bytes, headers: dict[str, str]):
+    from integrations.sync import webhooks
+
+    token = url.rstrip("/").rsplit("/", 1)[-1]
+    verdict = webhooks.receive(token, body=body, headers={k.lower(): v for k, v in headers.items()},
+                               content_length=len(body))
+    answer = {"status": verdict.message} if verdict.status < 400 else {"error": verdict.message}
+    return verdict.status, answer
