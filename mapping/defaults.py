@@ -110,3 +110,14 @@ AX_SUMMARY_JOURNAL_NAME = "GenJrn"  # a journal name of type Daily
 SAGE_SUMMARY_AR_ACCOUNT = "110-00-00"  # Accounts Receivable
 SAGE_SUMMARY_TAX_ACCOUNTS = {"20": "210-00-00", "5": "210-00-00"}  # Sales Tax Payable
 SAGE_SUMMARY_BANK_ACCOUNTS = {"1": "100-00-00"}  # Cash in Bank - Operating
+
+# Kashflow VAT rate (VATLevel, "exempt" for VAT-exempt lines) -> the AX sales tax group and item sales tax group
+# of a free-text invoice line (kashflow_invoices_to_ax); AX computes the tax from them. Groups as the AX sandbox
+# seeds them (integrations/dynamics_ax/sandbox/seed.py TAX_GROUPS / TAX_ITEM_GROUPS: "GB" holds VAT20, VAT5, VAT0
+# and the exempt VATEX; each item group selects one code).
+AX_TAX_GROUPS = {
+    "20": {"TaxGroup": "GB", "TaxItemGroup": "STD"},
+    "5": {"TaxGroup": "GB", "TaxItemGroup": "RED"},
+    "0": {"TaxGroup": "GB", "TaxItemGroup": "ZERO"},
+    "exempt": {"TaxGroup": "GB", "TaxItemGroup": "EXEMPT"},
+}

@@ -95,6 +95,7 @@ def test_check_lists_port_operations(endpoint: str) -> None:
         "FreeTextInvoiceService": ["create", "findKeys"],
         "GeneralJournalService": ["create", "read"],
         "CustPaymJournalService": ["create"],
+        "PurchaseInvoiceService": ["create"],
     }
 
 

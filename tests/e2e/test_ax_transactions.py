@@ -186,6 +186,47 @@ def test_purchases_become_journals_with_vendor_gross_mapped_lines_and_vat(flows,
     assert_second_run_changes_nothing(flow, ax_sandbox.store)
 
 
+def test_purchases_become_vendor_invoice_journals_through_purchase_invoice_service(flows, kashflow_sandbox,
+                                                                                   ax_sandbox):
+    flow = flows["kashflow_purchases_to_ax"]
+    flow.options = {**flow.options, "purchase_journal": "vendor_invoice"}
+    flow.save()
+    store = ax_sandbox.store
+    purchases = kashflow_all(kashflow_sandbox.store, PURCHASE)
+    vendors = {row["ACCOUNTNUM"] for row in store.query("SELECT ACCOUNTNUM FROM VENDTABLE WHERE DATAAREAID = ?",
+                                                        (COMPANY,))}
+    run = run_inline(flow)
+    carried = [p for p in purchases if p["SupplierCode"] in vendors]
+    assert run.status == SyncRun.Status.SUCCEEDED and run.records_posted == len(carried) > 10, run.message
+    purchase_ledger = 2  # LedgerJournalType PurchaseLedger
+    assert not [x for x in journal_lines(store, journal_type=0) if x["DOCUMENTNUM"].startswith("KFP")]  # no Daily
+    for purchase in carried:
+        lines = journal_lines(store, f"KFP{purchase['Number']}")
+        assert {(x["JOURNALNAME"], x["JOURNALTYPE"]) for x in lines} == {("APInvoice", purchase_ledger)}
+        assert {x["VOUCHER"][:4] for x in lines} == {"APIN"} and len({x["VOUCHER"] for x in lines}) == 1
+        vendor = [x for x in lines if x["ACCOUNTTYPE"] == VEND]
+        assert len(vendor) == 1 and vendor[0]["ACCOUNT"] == purchase["SupplierCode"]
+        assert d(vendor[0]["AMOUNTCURCREDIT"]) == d(purchase["GrossAmount"])
+        assert vendor[0]["INVOICE"] == purchase["SupplierReference"]
+        ledger = [x for x in lines if x["ACCOUNTTYPE"] == LEDGER]
+        assert sum(d(x["AMOUNTCURDEBIT"]) for x in ledger) == d(purchase["GrossAmount"])  # net + VAT: balanced
+    records = SyncRecord.objects.filter(flow=flow, status=SyncRecord.Status.POSTED)
+    journals = {r.target_id for r in records}
+    assert journals and all(store.one("SELECT 1 FROM LEDGERJOURNALTABLE WHERE JOURNALNUM = ? AND JOURNALTYPE = ?",
+                                      (j, purchase_ledger)) for j in journals)
+    assert_second_run_changes_nothing(flow, store)
+
+
+def test_the_purchase_invoice_service_refuses_a_journal_name_of_another_type(flows, ax_sandbox):
+    client = ax_client_for(flows["kashflow_purchases_to_ax"].target)
+    journal = {"JournalName": "GenJrn", "LedgerJournalTrans": [{
+        "AccountType": "Ledger", "AmountCurDebit": Decimal("10.00"), "CurrencyCode": "GBP",
+        "LedgerDimension": {"Account": "618900", "DisplayValue": "618900"}, "OffsetAccountType": "Ledger",
+        "OffsetLedgerDimension": {"Account": "110150", "DisplayValue": "110150"}, "TransDate": "2026-11-01"}]}
+    with pytest.raises(Exception, match="GenJrn"):
+        client.create_vendor_invoice_journal(journal, message_id=str(uuid.uuid4()).upper())
+
+
 # ---------------------------------------------------------------------- payments, both ways
 
 

@@ -123,3 +123,55 @@ def test_an_unreadable_kashflow_invoice_is_kept_with_its_reason_and_the_run_goes
     record = SyncRecord.objects.get(status="failed")
     assert record.source_id == broken["number"] and "CustomerCode" in record.last_error
     assert record.payload["unreadable"] and record.payload["raw"]["Number"]
+
+
+def money(value):
+    from decimal import Decimal
+
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def test_lines_carry_the_tax_groups_of_their_vat_rate_and_ax_posts_the_kashflow_vat(invoice_flow, kashflow_sandbox,
+                                                                                     ax_sandbox):
+    from decimal import Decimal
+
+    from mapping.defaults import AX_TAX_GROUPS
+
+    run_inline(invoice_flow)
+    store = ax_sandbox.store
+    records = SyncRecord.objects.filter(status="posted")
+    assert records.exists()
+    rates = set()
+    for record in records:
+        lines = record.target_payload["CustInvoiceTable"][0]["CustInvoiceLine"]
+        for line, source_line in zip(lines, record.payload["lines"], strict=True):
+            rate = source_line["tax_rate"]
+            key = "exempt" if rate is None else format(Decimal(str(rate)).normalize(), "f")
+            rates.add(key)
+            assert (line["TaxGroup"], line["TaxItemGroup"]) == (AX_TAX_GROUPS[key]["TaxGroup"],
+                                                                AX_TAX_GROUPS[key]["TaxItemGroup"])
+        invoice = kashflow_sandbox.store.get_invoice(int(record.source_id))
+        header = store.one("SELECT * FROM CUSTINVOICETABLE WHERE RECID = ?", (int(record.target_id),))
+        jour = store.one("SELECT * FROM CUSTINVOICEJOUR WHERE INVOICEID = ? AND DATAAREAID = ?",
+                         (header["INVOICEID"], header["DATAAREAID"]))
+        # AX computed the VAT from the groups (per line, rounded per line): the same as Kashflow's.
+        assert money(jour["SUMTAX"]) == money(invoice["VATAmount"]), record.source_id
+        assert money(jour["INVOICEAMOUNT"]) == money(invoice["GrossAmount"]), record.source_id
+        assert money(jour["SALESBALANCE"]) == money(invoice["NetAmount"])
+        trans = store.one("SELECT * FROM CUSTTRANS WHERE INVOICE = ? AND AMOUNTCUR > 0", (header["INVOICEID"],))
+        assert money(trans["AMOUNTCUR"]) == money(invoice["GrossAmount"])
+        taxes = store.query("SELECT * FROM TAXTRANS WHERE VOUCHER = ?", (jour["LEDGERVOUCHER"],))
+        assert len(taxes) == len(lines) and -sum(money(t["SOURCETAXAMOUNTCUR"]) for t in taxes) == money(
+            invoice["VATAmount"])
+    assert "20" in rates
+
+
+def test_an_unmapped_vat_rate_fails_the_record_with_a_clear_reason(invoice_flow, monkeypatch):
+    from integrations.sync.flows import kashflow_invoices_to_ax
+
+    monkeypatch.setattr(kashflow_invoices_to_ax, "AX_TAX_GROUPS",
+                        {k: v for k, v in kashflow_invoices_to_ax.AX_TAX_GROUPS.items() if k != "20"})
+    run = run_inline(invoice_flow)
+    failed = SyncRecord.objects.filter(status="failed")
+    assert failed.count() == run.records_failed > 0 and run.status == SyncRun.Status.PARTIAL
+    assert all("VAT rate 20" in r.last_error and r.error_code == "mapping_missing" for r in failed)

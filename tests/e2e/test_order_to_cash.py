@@ -181,6 +181,8 @@ def test_order_to_cash(pair):
             assert header["ORDERACCOUNT"] == code
             net = sum(d(line["AMOUNTCUR"]) for line in header["lines"])
             assert net == d(order["totals"]["net"])
+            # Each line carries the sales tax groups of its VAT rate: AX computes the order's VAT on posting.
+            assert all(line["TAXGROUP"] and line["TAXITEMGROUP"] for line in header["lines"])
         else:
             from tests.e2e.test_kashflow_invoices_to_sage import sage_rows
 
@@ -261,6 +263,12 @@ def ax_ships_and_settles(pair, product: dict, shipped: int, number: int) -> None
     # AX settles the invoice (a payment journal's settlement): the note says so, once.
     [trans] = ax.query("SELECT * FROM CUSTTRANS WHERE DATAAREAID = ? AND INVOICE = ? AND AMOUNTCUR > 0",
                        (AX_COMPANY, header["INVOICEID"]))
+    # AX taxed the invoice from the lines' tax groups: it holds Kashflow's VAT and gross.
+    [jour] = ax.query("SELECT * FROM CUSTINVOICEJOUR WHERE DATAAREAID = ? AND INVOICEID = ?",
+                      (AX_COMPANY, header["INVOICEID"]))
+    invoice = kf.get_invoice(int(number))
+    assert (d(jour["SUMTAX"]), d(jour["INVOICEAMOUNT"]), d(trans["AMOUNTCUR"])) == (
+        d(invoice["VATAmount"]), d(invoice["GrossAmount"]), d(invoice["GrossAmount"]))
     ax.update("CUSTTRANS", trans["RECID"], {"SETTLEAMOUNTCUR": trans["AMOUNTCUR"],
                                             "SETTLEAMOUNTMST": trans["AMOUNTMST"], "CLOSED": trans["TRANSDATE"],
                                             "LASTSETTLEDATE": trans["TRANSDATE"]})

@@ -64,8 +64,9 @@ DIFFERENCES = [
     'realm="AX"\'; it does not check AX user roles or LogonAsUser rights.',
     "Document schemas other than the shared AIF schemas are constructed subsets (field selection, order, string "
     "lengths, LedgerDimension types); read the real ones from the port's ?wsdl.",
-    "External service names VendTableService, ItemService, FreeTextInvoiceService, GeneralJournalService and "
-    "CustPaymJournalService and their root elements are inferred; CustomerService is real.",
+    "External service names VendTableService, ItemService, FreeTextInvoiceService, GeneralJournalService, "
+    "CustPaymJournalService and PurchaseInvoiceService and their root elements are inferred; CustomerService is "
+    "real.",
     "FreeTextInvoiceService.create returns EntityKeyList with KeyField RecId=<CUSTINVOICETABLE.RECID> (key field "
     "inferred); journals return JournalNum, customers and vendors AccountNum, items ItemId.",
     "Duplicate MessageId fault: SOAP faultcode s:Client, faultstring 'Duplicate message. Message has already "
@@ -87,8 +88,8 @@ DIFFERENCES = [
     "Journals must balance per voucher when they are created (AX checks at posting). Lines without a voucher "
     "get one 'in connection with balance'.",
     "Posting (free-text invoices, journals) happens only with the port option auto_post or on POST "
-    "/_sandbox/post; it writes customer transactions and settlements but no tax, general ledger, vendor or bank "
-    "transactions.",
+    "/_sandbox/post; it writes customer transactions, settlements and the sales tax of free-text invoices "
+    "(TAXTRANS), but no general ledger, vendor or bank transactions.",
     "WS-Addressing headers sent by zeep (wsa:Action, wsa:To, wsa:MessageID) are ignored, as WCF "
     "basicHttpBinding does for headers without mustUnderstand.",
 ]

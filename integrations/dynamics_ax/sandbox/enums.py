@@ -68,3 +68,6 @@ PARTY_ORGANIZATION, PARTY_PERSON, PARTY_COMPANY = 2978, 2975, 41
 # DimensionAttributeValueCombination.LedgerDimensionType: 0 account (main account + dimensions); the sandbox uses
 # 1 for the combinations that hold a customer/vendor/bank account of a journal line (AX's value is not documented).
 LEDGER_DIMENSION_ACCOUNT, LEDGER_DIMENSION_NON_LEDGER = 0, 1
+# TaxDirection (TAXTRANS.TAXDIRECTION): not in the sample schema; values inferred from AX 2012's enum order.
+TAX_DIRECTION = AxEnum("TaxDirection", ["IncomingTax", "OutgoingTax", "TaxExemptPurchase", "TaxExemptSales",
+                                        "UseTax"])

@@ -4,14 +4,16 @@ AIF creates free-text invoices and journals unposted; posting is a user action o
 §3.5–3.7, §8). The sandbox posts them when the port option ``auto_post`` is on (as if a posting batch job ran at
 once) or on ``POST /_sandbox/post``. Posting writes what the read side of the connector looks at (§8):
 
-* a free-text invoice -> CUSTINVOICEJOUR + CUSTINVOICETRANS, a CUSTTRANS (TRANSTYPE Cust) and its CUSTTRANSOPEN;
+* a free-text invoice -> CUSTINVOICEJOUR + CUSTINVOICETRANS, TAXTRANS per line and tax code (sales tax computed from
+  the line's TaxGroup and TaxItemGroup, see ``tax.py``), a CUSTTRANS (TRANSTYPE Cust) at the gross amount and its
+  CUSTTRANSOPEN; CUSTINVOICEJOUR.SUMTAX holds the tax, INVOICEAMOUNT the gross, SALESBALANCE the net;
 * a journal line on a customer account -> a CUSTTRANS (TRANSTYPE Payment in a customer payment journal); a
   payment line with ``MarkedInvoice`` settles that invoice: CUSTSETTLEMENT rows for both sides,
   CUSTTRANS.SETTLEAMOUNTCUR/MST raised, CUSTTRANSOPEN reduced or removed, CLOSED / LASTSETTLEDATE /
   LASTSETTLEVOUCHER set when fully settled.
 
-Not emulated: tax, the general ledger (GENERALJOURNALENTRY), vendor and bank transactions, cross-currency
-settlement, cash discounts and penny differences.
+Not emulated: tax on journal lines, the general ledger (GENERALJOURNALENTRY), vendor and bank transactions,
+cross-currency settlement, cash discounts and penny differences.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .enums import LEDGER_JOURNAL_AC_TYPE, LEDGER_JOURNAL_TYPE, LEDGER_TRANS_TYPE
+from .enums import LEDGER_JOURNAL_AC_TYPE, LEDGER_JOURNAL_TYPE, LEDGER_TRANS_TYPE, TAX_DIRECTION
 from .seed import exchange_rate, money
 from .store import EMPTY_DATE, AxStore, timestamp
+from .tax import line_taxes
 
 
 def _d(value: Any) -> Decimal:
@@ -50,18 +53,34 @@ class Poster:
         invoice_id = store.next_number(self.dataareaid, "FreeTextInvoice")
         voucher = store.next_number(self.dataareaid, "FreeTextVoucher")
         rate = self.rate(header["CURRENCYCODE"])
-        total = sum((_d(line["AMOUNTCUR"]) for line in lines), Decimal(0))
+        net = sum((_d(line["AMOUNTCUR"]) for line in lines), Decimal(0))
+        taxes = {line["RECID"]: line_taxes(store, self.dataareaid, line["TAXGROUP"], line["TAXITEMGROUP"],
+                                           _d(line["AMOUNTCUR"]), header["INVOICEDATE"]) for line in lines}
+        sum_tax = sum((tax.amount for line_tax in taxes.values() for tax in line_tax), Decimal(0))
+        total = net + sum_tax  # what the customer owes: AX's invoice amount includes the sales tax
         customer = store.customer(self.dataareaid, header["INVOICEACCOUNT"]) or {}
         jour = store.insert("CUSTINVOICEJOUR", {
             "DATAAREAID": self.dataareaid, "INVOICEID": invoice_id, "INVOICEACCOUNT": header["INVOICEACCOUNT"],
             "ORDERACCOUNT": header["ORDERACCOUNT"], "INVOICINGNAME": header["NAME"] or customer.get("PARTYNAME", ""),
             "INVOICEDATE": header["INVOICEDATE"], "DUEDATE": header["DUEDATE"], "CURRENCYCODE": header["CURRENCYCODE"],
             "INVOICEAMOUNT": float(total), "INVOICEAMOUNTMST": float(money(total * rate)),
-            "SALESBALANCE": float(total), "LEDGERVOUCHER": voucher, "PAYMENT": header["PAYMENT"],
-            "DEFAULTDIMENSION": header["DEFAULTDIMENSION"],
+            "SALESBALANCE": float(net), "SUMTAX": float(sum_tax), "LEDGERVOUCHER": voucher,
+            "PAYMENT": header["PAYMENT"], "DEFAULTDIMENSION": header["DEFAULTDIMENSION"],
         })
         for line in lines:
             amount = _d(line["AMOUNTCUR"])
+            for tax in taxes[line["RECID"]]:
+                # Sales tax is outgoing tax, posted with a negative sign (a credit to the tax payable account).
+                store.insert("TAXTRANS", {
+                    "DATAAREAID": self.dataareaid, "VOUCHER": voucher, "TRANSDATE": header["INVOICEDATE"],
+                    "INVOICEID": invoice_id, "TAXCODE": tax.tax_code, "TAXGROUP": line["TAXGROUP"],
+                    "TAXITEMGROUP": line["TAXITEMGROUP"],
+                    "TAXDIRECTION": TAX_DIRECTION["TaxExemptSales" if tax.exempt else "OutgoingTax"],
+                    "SOURCECURRENCYCODE": header["CURRENCYCODE"], "SOURCEBASEAMOUNTCUR": float(-tax.base),
+                    "SOURCETAXAMOUNTCUR": float(-tax.amount), "TAXBASEAMOUNT": float(-money(tax.base * rate)),
+                    "TAXAMOUNT": float(-money(tax.amount * rate)), "TAXVALUE": float(tax.rate),
+                    "EXEMPTTAX": int(tax.exempt), "SOURCERECID": line["RECID"],
+                })
             store.insert("CUSTINVOICETRANS", {
                 "DATAAREAID": self.dataareaid, "PARENTRECID": jour, "INVOICEID": invoice_id,
                 "INVOICEDATE": header["INVOICEDATE"], "LINENUM": line["LINENUM"], "NAME": line["DESCRIPTION"],

@@ -25,7 +25,7 @@ from .enums import (
     PARTY_COMPANY,
     PARTY_ORGANIZATION,
 )
-from .store import AxStore, timestamp
+from .store import EMPTY_DATE, AxStore, timestamp
 
 # MAINACCOUNT.TYPE = enum DimensionLedgerAccountType (reference §4.2).
 PROFIT_AND_LOSS, REVENUE, EXPENSE, BALANCE_SHEET, ASSET, LIABILITY, EQUITY, TOTAL, REPORTING = (
@@ -170,6 +170,7 @@ COMMON_SEQUENCES: dict[str, tuple[str, str]] = {
     "LedgerJournal": ("#####", "Journal batch numbers"),
     "GenJrnVoucher": ("GNJL######", "General journal vouchers"),
     "CustPayVoucher": ("ARPM######", "Customer payment vouchers"),
+    "APInvoiceVoucher": ("APIN######", "Vendor invoice journal vouchers"),
     "FreeTextInvoice": ("FTI-######", "Free text invoice ids"),
     "FreeTextVoucher": ("FTIV######", "Free text invoice vouchers"),
     "SalesInvoice": ("CIV-######", "Sales invoice ids"),
@@ -180,7 +181,23 @@ COMMON_SEQUENCES: dict[str, tuple[str, str]] = {
 JOURNAL_NAMES: list[tuple[str, str, str, str]] = [
     ("GenJrn", "General journal", "Daily", "GenJrnVoucher"),
     ("CustPay", "Customer payments", "CustPayment", "CustPayVoucher"),
+    ("APInvoice", "Vendor invoices", "PurchaseLedger", "APInvoiceVoucher"),
 ]
+# Sales tax setup (UK VAT; codes and group names are sandbox inventions in AX's shape, not USMF demo data):
+# (TAXCODE, TAXNAME, rate %), the sales tax group every code belongs to (EXEMPTTAX marks the exempt code), and
+# item sales tax groups, each selecting one code. A line is taxed by the codes in both its TaxGroup and its
+# TaxItemGroup (AX 2012 behaviour).
+TAX_CODES: list[tuple[str, str, Decimal]] = [
+    ("VAT20", "UK VAT standard rate", Decimal(20)), ("VAT5", "UK VAT reduced rate", Decimal(5)),
+    ("VAT0", "UK VAT zero rate", Decimal(0)), ("VATEX", "UK VAT exempt", Decimal(0)),
+]
+TAX_GROUPS: dict[str, tuple[str, list[tuple[str, int]]]] = {
+    "GB": ("UK domestic sales", [("VAT20", 0), ("VAT5", 0), ("VAT0", 0), ("VATEX", 1)]),
+}
+TAX_ITEM_GROUPS: dict[str, tuple[str, list[str]]] = {
+    "STD": ("Standard rated", ["VAT20"]), "RED": ("Reduced rated", ["VAT5"]), "ZERO": ("Zero rated", ["VAT0"]),
+    "EXEMPT": ("Exempt", ["VATEX"]),
+}
 ITEM_GROUPS: list[tuple[str, str]] = [
     ("Audio", "Audio systems"), ("TV&Video", "TV and video"), ("Speakers", "Speakers"),
     ("Cables", "Cables and accessories"), ("Services", "Installation and services"),
@@ -308,6 +325,7 @@ def add_company(
             [(dataareaid, journal, text, LEDGER_JOURNAL_TYPE[kind], sequence_ids[voucher])
              for journal, text, kind, voucher in JOURNAL_NAMES], stamps=stamp,
         )
+        add_tax_setup(store, dataareaid, stamp=stamp)
         accounting = currency or default_currency
         bank_main = store.main_account(BANK_ACCOUNTS.get(accounting, "110110"))
         if bank_main is not None:
@@ -320,6 +338,27 @@ def add_company(
         store.bulk_insert("INVENTDIM", ["DATAAREAID", "INVENTDIMID", "INVENTSITEID", "INVENTLOCATIONID"],
                           [(dataareaid, *dim) for dim in dims], stamps=stamp)
     return recid
+
+
+def add_tax_setup(store: AxStore, dataareaid: str, *, stamp: str | None = None) -> None:
+    """TAXTABLE / TAXDATA (rates valid without end date) / sales tax groups / item sales tax groups."""
+    with store.transaction():
+        store.bulk_insert("TAXTABLE", ["DATAAREAID", "TAXCODE", "TAXNAME"],
+                          [(dataareaid, code, name) for code, name, _rate in TAX_CODES], stamps=stamp)
+        store.bulk_insert("TAXDATA", ["DATAAREAID", "TAXCODE", "TAXFROMDATE", "TAXTODATE", "TAXVALUE"],
+                          [(dataareaid, code, EMPTY_DATE, EMPTY_DATE, float(rate)) for code, _name, rate in TAX_CODES],
+                          stamps=stamp)
+        store.bulk_insert("TAXGROUPHEADING", ["DATAAREAID", "TAXGROUP", "TAXGROUPNAME"],
+                          [(dataareaid, group, name) for group, (name, _codes) in TAX_GROUPS.items()], stamps=stamp)
+        store.bulk_insert("TAXGROUPDATA", ["DATAAREAID", "TAXGROUP", "TAXCODE", "EXEMPTTAX"],
+                          [(dataareaid, group, code, exempt) for group, (_name, codes) in TAX_GROUPS.items()
+                           for code, exempt in codes], stamps=stamp)
+        store.bulk_insert("TAXITEMGROUPHEADING", ["DATAAREAID", "TAXITEMGROUP", "NAME"],
+                          [(dataareaid, group, name) for group, (name, _codes) in TAX_ITEM_GROUPS.items()],
+                          stamps=stamp)
+        store.bulk_insert("TAXONITEM", ["DATAAREAID", "TAXITEMGROUP", "TAXCODE"],
+                          [(dataareaid, group, code) for group, (_name, codes) in TAX_ITEM_GROUPS.items()
+                           for code in codes], stamps=stamp)
 
 
 # ---------------------------------------------------------------------------------------------------- parties

@@ -53,6 +53,9 @@ SIMPLIFICATIONS = [
     "AIFMESSAGELOG is a simplified message log (AX has AifMessageLog/AifDocumentLog with more columns); "
     "ENTITYKEYS holds the produced keys as 'Field=Value;...' text.",
     "Amounts are SQLite NUMERIC (read back as floating point); AX uses numeric(32,16).",
+    "Sales tax: only TAXTABLE/TAXDATA/TAXGROUPHEADING/TAXGROUPDATA/TAXITEMGROUPHEADING/TAXONITEM/TAXTRANS with "
+    "the columns posting needs; tax is computed per line and rounded per line to 0.01 (half up), no tax "
+    "authorities, settlement periods, rounding rules per code or tax on journal lines.",
     "No GENERALJOURNALENTRY / GENERALJOURNALACCOUNTENTRY (posted general ledger): posting a journal marks it "
     "posted and writes customer transactions and settlements only.",
 ]
@@ -219,6 +222,27 @@ TABLES: tuple[Table, ...] = (
           "DEFAULT 0", company=True, unique="ITEMID, INVENTDIMID"),
     Table("AIFMESSAGELOG", "MESSAGEID NVARCHAR(38) NOT NULL UNIQUE, PORTNAME NVARCHAR(40), ACTIONID NVARCHAR(250), "
           "COMPANY NVARCHAR(4), SUBMITTINGUSER NVARCHAR(100), ENTITYKEYS NVARCHAR(1000) DEFAULT ''"),
+    # (Appended last: TABLE_IDS are positions, and existing sandbox databases keep their SYSTEMSEQUENCES.)
+    # Sales tax setup (AX 2012 table names; columns reduced): codes, their rates by date, sales tax groups and
+    # item sales tax groups (a line is taxed by the codes in both its groups), and posted tax (TAXTRANS).
+    Table("TAXTABLE", "TAXCODE NVARCHAR(10) NOT NULL, TAXNAME NVARCHAR(30) DEFAULT '', TAXACCOUNTGROUP NVARCHAR(10) "
+          "DEFAULT ''", company=True, unique="TAXCODE"),
+    Table("TAXDATA", f"TAXCODE NVARCHAR(10) NOT NULL, TAXFROMDATE {_DATE}, TAXTODATE {_DATE}, "
+          "TAXVALUE NUMERIC(32,16) NOT NULL DEFAULT 0", company=True),
+    Table("TAXGROUPHEADING", "TAXGROUP NVARCHAR(10) NOT NULL, TAXGROUPNAME NVARCHAR(60) DEFAULT ''", company=True,
+          unique="TAXGROUP"),
+    Table("TAXGROUPDATA", "TAXGROUP NVARCHAR(10) NOT NULL, TAXCODE NVARCHAR(10) NOT NULL, EXEMPTTAX INTEGER NOT "
+          "NULL DEFAULT 0", company=True, unique="TAXGROUP, TAXCODE"),
+    Table("TAXITEMGROUPHEADING", "TAXITEMGROUP NVARCHAR(10) NOT NULL, NAME NVARCHAR(60) DEFAULT ''", company=True,
+          unique="TAXITEMGROUP"),
+    Table("TAXONITEM", "TAXITEMGROUP NVARCHAR(10) NOT NULL, TAXCODE NVARCHAR(10) NOT NULL", company=True,
+          unique="TAXITEMGROUP, TAXCODE"),
+    Table("TAXTRANS", f"VOUCHER NVARCHAR(20) NOT NULL, TRANSDATE {_DATE}, INVOICEID NVARCHAR(20) DEFAULT '', "
+          "TAXCODE NVARCHAR(10) NOT NULL, TAXGROUP NVARCHAR(10) DEFAULT '', TAXITEMGROUP NVARCHAR(10) DEFAULT '', "
+          "TAXDIRECTION INTEGER NOT NULL DEFAULT 0, SOURCECURRENCYCODE NVARCHAR(3) NOT NULL, "
+          f"SOURCEBASEAMOUNTCUR {_MONEY}, SOURCETAXAMOUNTCUR {_MONEY}, TAXBASEAMOUNT {_MONEY}, TAXAMOUNT {_MONEY}, "
+          "TAXVALUE NUMERIC(32,16) NOT NULL DEFAULT 0, EXEMPTTAX INTEGER NOT NULL DEFAULT 0, "
+          "SOURCERECID BIGINT NOT NULL DEFAULT 0", company=True),
 )
 TABLE = {table.name: table for table in TABLES}
 # Sandbox table ids for SYSTEMSEQUENCES.TABID (NOT the real AX ids).
@@ -235,6 +259,7 @@ INDEXES = (
     *(f"{name} (MODIFIEDDATETIME, RECID)" for name in (
         "CUSTTABLE", "VENDTABLE", "DIRPARTYTABLE", "CUSTTRANS", "CUSTINVOICEJOUR", "LEDGERJOURNALTABLE",
         "LEDGERJOURNALTRANS", "INVENTTABLE", "INVENTSUM", "MAINACCOUNT")),
+    "TAXTRANS (DATAAREAID, VOUCHER)",
 )
 
 # Backing views of the operating-unit dimensions (AX names them DimAttributeOM<Unit>; columns KEY_, VALUE, NAME).

@@ -90,6 +90,7 @@ SERVICE_CATALOG: dict[str, ServiceSpec] = {
     "FreeTextInvoiceService": ServiceSpec("FreeTextInvoiceService", "FreeTextInvoice", ("create", "findKeys")),
     "GeneralJournalService": ServiceSpec("GeneralJournalService", "LedgerGeneralJournal", ("create", "read")),
     "CustPaymJournalService": ServiceSpec("CustPaymJournalService", "CustPaymJournal", ("create",)),
+    "PurchaseInvoiceService": ServiceSpec("PurchaseInvoiceService", "PurchaseInvoice", ("create",)),
 }
 
 SHARED_SCHEMAS: dict[str, str] = {

@@ -29,8 +29,9 @@ CATALOGUE: tuple[FlowDefinition, ...] = (
                     "vendor account, the lines on mapped main accounts with financial dimensions, the VAT on a "
                     "mapped tax account or tax group.",
         master=System.KASHFLOW,
-        # The vendor invoice journal (PurchaseInvoiceService) is the flow's default; the AX sandbox's port does
-        # not expose that service yet, so a new flow starts on the general journal (see docs/flows.md).
+        # The vendor invoice journal (PurchaseInvoiceService) is the flow's code default and the AX sandbox's port
+        # exposes it (journal name APInvoice), but a customer's port often does not, so a new flow starts on the
+        # general journal; switch with purchase_journal: "vendor_invoice" (see docs/flows.md).
         default_options={"purchase_journal": "general"},
     ),
     FlowDefinition(

@@ -3,6 +3,9 @@
 Change detection (Kashflow invoice numbers, watermark, periodic full sweep, listing digests): see
 :mod:`integrations.sync.flows.kashflow_source`.
 
+Tax: each line carries the AX sales tax group and item sales tax group its Kashflow VAT rate maps to (rule
+``tax_groups``, defaults ``mapping.defaults.AX_TAX_GROUPS``); AX computes the VAT, so the posted invoice is gross.
+
 Writes: many invoices per AIF create message (one AX transaction), each message carrying a MessageId derived
 from its records; an AX rejection of a batch is retried invoice by invoice to find the culprit. An answer
 lost after AX committed is resolved by re-sending the same message (``DuplicateMessage``) and looking the
@@ -12,9 +15,11 @@ invoices up by CustomerRef (the Kashflow number).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from integrations.core.canonical import InvoiceLine
 from integrations.core.errors import TargetValidationError
 from integrations.dynamics_ax.adapter import free_text_invoice_document_with_warnings
 from integrations.sync.connectors import ax_client_for
@@ -22,16 +27,57 @@ from integrations.sync.flows.kashflow_source import KashflowInvoiceSource, route
 from integrations.sync.flows.kashflow_source import jsonable as _jsonable
 from integrations.sync.models import SyncRecord
 from integrations.sync.pipeline import Transformed
-from mapping.defaults import AX_DEFAULT_DIMENSIONS, KASHFLOW_TO_AX_GL
+from mapping.defaults import AX_DEFAULT_DIMENSIONS, AX_TAX_GROUPS, KASHFLOW_TO_AX_GL
 
 log = logging.getLogger("ledgerbridge.sync.flows")
 
-__all__ = ["KashflowInvoicesToAx", "default_rules", "route"]
+__all__ = ["KashflowInvoicesToAx", "default_rules", "rate_key", "route", "tax_groups_for"]
 
 
 def default_rules() -> dict[str, Any]:
     return {"gl_accounts": dict(KASHFLOW_TO_AX_GL), "dimensions": dict(AX_DEFAULT_DIMENSIONS),
-            "customer_accounts": {}, "routing": []}
+            "customer_accounts": {}, "routing": [],
+            "tax_groups": {rate: dict(groups) for rate, groups in AX_TAX_GROUPS.items()}}
+
+
+def rate_key(rate: Decimal | None) -> str:
+    """The ``tax_groups`` key of a Kashflow VAT rate: ``"exempt"`` for exempt lines, else the percentage without
+    trailing zeros (``20.00`` -> ``"20"``, ``17.5`` -> ``"17.5"``)."""
+    if rate is None:
+        return "exempt"
+    text = format(rate.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+def tax_groups_for(rules: dict[str, Any]) -> Callable[[InvoiceLine], tuple[str, str]]:
+    """``tax_group_for(line) -> (TaxGroup, TaxItemGroup)`` from the ``tax_groups`` rule (rate -> {"TaxGroup",
+    "TaxItemGroup"} or [TaxGroup, TaxItemGroup]); the defaults when a mapping set has no such rule. A rate
+    without a mapping fails the record (``mapping_missing``) rather than sending the line untaxed."""
+    configured = rules.get("tax_groups")
+    table = {rate_key(_rate(str(k))): v for k, v in (AX_TAX_GROUPS if configured is None else configured).items()}
+
+    def tax_group_for(line: InvoiceLine) -> tuple[str, str]:
+        key = rate_key(line.tax_rate)
+        groups = table.get(key)
+        if not groups:
+            raise TargetValidationError(
+                f"No AX sales tax group is mapped for the Kashflow VAT rate {key}", system="Mapping",
+                code="mapping_missing", payload={"tax_rate": key})
+        if isinstance(groups, (list, tuple)):  # [TaxGroup, TaxItemGroup], as kashflow_purchases_to_ax takes them
+            return str(groups[0] or ""), str(groups[1] if len(groups) > 1 else "")
+        return str(groups.get("TaxGroup") or ""), str(groups.get("TaxItemGroup") or "")
+
+    return tax_group_for
+
+
+def _rate(text: str) -> Decimal | None:
+    if text.strip().lower() == "exempt":
+        return None
+    try:
+        return Decimal(text.strip().rstrip("%"))
+    except InvalidOperation:
+        raise TargetValidationError(f"tax_groups: {text!r} is not a VAT rate", system="Mapping",
+                                    code="invalid_value") from None
 
 
 class KashflowInvoicesToAx(KashflowInvoiceSource):
@@ -58,7 +104,7 @@ class KashflowInvoicesToAx(KashflowInvoiceSource):
         try:
             document, warnings = free_text_invoice_document_with_warnings(
                 invoice, customer_account=customer_account, main_account_for=main_account_for,
-                dimensions=rules.get("dimensions") or None)
+                dimensions=rules.get("dimensions") or None, tax_group_for=tax_groups_for(rules))
         except ValueError as error:
             raise TargetValidationError(str(error), system="Mapping", code="invalid_value") from None
         document = _jsonable(document)

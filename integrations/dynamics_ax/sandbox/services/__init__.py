@@ -20,6 +20,8 @@ def build_services(store: AxStore, options: PortOptions) -> list[Service]:
                        journal_type="Daily", operations=("create", "read")),
         JournalService(store, options, service="CustPaymJournalService", root="CustPaymJournal",
                        journal_type="CustPayment", operations=("create",)),
+        JournalService(store, options, service="PurchaseInvoiceService", root="PurchaseInvoice",
+                       journal_type="PurchaseLedger", operations=("create",)),
     ]
 
 

@@ -1,8 +1,9 @@
 """FreeTextInvoiceService.create (AxdFreeTextInvoice over CUSTINVOICETABLE / CUSTINVOICELINE).
 
-create and findKeys (reference §1.1, §3.6). The invoice is stored unposted, as AIF leaves it; with the port option
-``auto_post`` it is posted at once (see ``posting.py``). The entity key returned is the header RecId
-(key field inferred).
+create and findKeys (reference §1.1, §3.6). Lines' TaxGroup (default: the header's, else the customer's) and
+TaxItemGroup must exist; the tax itself is computed on posting (``tax.py``). The invoice is stored unposted, as AIF
+leaves it; with the port option ``auto_post`` it is posted at once (see ``posting.py``). The entity key returned is
+the header RecId (key field inferred).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..ledger import Ledger
 from ..posting import Poster
 from ..query import Column, where
 from ..store import EMPTY_DATE
+from ..tax import tax_group_exists, tax_item_group_exists
 from ..xmlkit import fields, q, query_criteria
 from .base import Handler, Service
 
@@ -100,9 +102,21 @@ class FreeTextInvoiceService(Service):
         lines = header.findall(q(ns, "CustInvoiceLine"))
         if not lines:
             errors.append("The free text invoice must contain at least one line.")
+        default_tax_group = values.get("TaxGroup") or (customer or {}).get("TAXGROUP") or ""
         for index, line in enumerate(lines, start=1):
-            plan["lines"].append(self._plan_line(ledger, line, ns, index, errors))
+            planned = self._plan_line(ledger, line, ns, index, errors)
+            planned["TAXGROUP"] = planned["TAXGROUP"] or default_tax_group  # line defaults from header/customer
+            self._check_tax(ctx, planned, errors)
+            plan["lines"].append(planned)
         return plan
+
+    def _check_tax(self, ctx: CallContext, line: dict[str, Any], errors: list[str]) -> None:
+        if line["TAXGROUP"] and not tax_group_exists(self.store, ctx.dataareaid, line["TAXGROUP"]):
+            errors.append(f"The value '{line['TAXGROUP']}' in field 'Sales tax group' is not found in the relating "
+                          "table 'Sales tax groups'.")
+        if line["TAXITEMGROUP"] and not tax_item_group_exists(self.store, ctx.dataareaid, line["TAXITEMGROUP"]):
+            errors.append(f"The value '{line['TAXITEMGROUP']}' in field 'Item sales tax group' is not found in the "
+                          "relating table 'Item sales tax groups'.")
 
     @staticmethod
     def _plan_line(ledger: Ledger, line: etree._Element, ns: str, index: int, errors: list[str]) -> dict[str, Any]:

@@ -1,12 +1,14 @@
-"""GeneralJournalService (create, read) and CustPaymJournalService (create) over LEDGERJOURNALTABLE/TRANS.
+"""GeneralJournalService (create, read), CustPaymJournalService and PurchaseInvoiceService (create) over
+LEDGERJOURNALTABLE/TRANS.
 
 A journal is a LedgerJournalTable header with LedgerJournalTrans lines whose accounts are
 AxdType_MultiTypeAccount (reference §3.5, §3.7, §4.1): a ledger account with its dimension values, or a
 customer / vendor / bank account. The journal name decides the journal type (GenJrn = Daily, CustPay =
-CustPayment) and the voucher series. Lines without a voucher get vouchers the way a journal name set to "In
-connection with balance" assigns them: one voucher until the lines balance, then the next. Every voucher must
-balance or the create faults (AX checks this at posting; the sandbox at create, see the docs). Customer payment
-lines may name an open invoice in ``MarkedInvoice``; posting settles it.
+CustPayment, APInvoice = PurchaseLedger, the vendor invoice journal) and the voucher series. Lines without a
+voucher get vouchers the way a journal name set to "In connection with balance" assigns them: one voucher until
+the lines balance, then the next. Every voucher must balance or the create faults (AX checks this at posting; the
+sandbox at create, see the docs). Customer payment lines may name an open invoice in ``MarkedInvoice``; posting
+settles it.
 """
 
 from __future__ import annotations
