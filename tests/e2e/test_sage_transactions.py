@@ -185,3 +185,44 @@ def test_journals_become_balanced_gl_entries_on_mapped_accounts(sage_flows, sage
         assert sum(money(p["DebitAmount"]) for p in postings) == sum(money(p["CreditAmount"]) for p in postings)
     again = run_inline(flow)
     assert again.records_posted == 0 and again.target_calls == 0
+
+
+def test_payments_read_sage_over_one_connection_a_run_and_a_few_queries_a_batch(sage_flows, sage_kashflow_sandbox,
+                                                                              sage_sandbox, monkeypatch):
+    from integrations.sage100.odbc import SageOdbcReader
+    from integrations.sync.models import Binding
+
+    invoices_flow, payments = sage_flows["kashflow_invoices_to_sage"], sage_flows["kashflow_payments_to_sage"]
+    invoices_flow.options = {**invoices_flow.options, "paid_only": False}
+    invoices_flow.save()
+    assert run_inline(invoices_flow).status == SyncRun.Status.SUCCEEDED
+    # Without the invoice flow's bindings the payments find their invoices in AR_OpenInvoice, by comment.
+    Binding.objects.filter(connection=payments.target, entity="sales_invoice").delete()
+    payments.options = {**payments.options, "batch_size": 4}
+    payments.save()
+
+    opened, statements, readers = [], [], []
+    connection, execute = SageOdbcReader._connection, SageOdbcReader.execute
+
+    def counting_connection(self):
+        if self._conn is None:
+            opened.append(self)
+            readers.append(self)
+        return connection(self)
+
+    def counting_execute(self, sql, params=()):
+        statements.append(sql.split(" FROM ", 1)[1].split()[0])
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(SageOdbcReader, "_connection", counting_connection)
+    monkeypatch.setattr(SageOdbcReader, "execute", counting_execute)
+    run = run_inline(payments)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    records = SyncRecord.objects.filter(flow=payments, status="posted").count()
+    assert records > 4
+    batches = run.target_calls  # one agent call per batch (of at most 4 records)
+    assert records > batches >= -(-records // 4)
+    assert len(opened) == 1 and all(r._conn is None for r in readers)  # one connection, closed at the end
+    assert Counter(statements) == {"AR_OpenInvoice": batches, "AR_CashReceiptsHistory": batches}
+    assert len(sage_rows(sage_sandbox, "SELECT 1 FROM AR_CashReceiptsHistory WHERE CheckNo LIKE 'KF%'")) == sum(
+        len(r.target_payload["receipts"]) for r in SyncRecord.objects.filter(flow=payments, status="posted"))

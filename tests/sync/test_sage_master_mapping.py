@@ -8,6 +8,7 @@ import pytest
 
 from integrations.core.canonical import Party, Product, StructuredAddress
 from integrations.core.errors import TargetValidationError
+from integrations.sage100.adapter import sage_party, sage_product
 from integrations.sage100.layouts import layout
 from integrations.sync.flows.kashflow_parties import (
     CUSTOMERS,
@@ -19,10 +20,9 @@ from integrations.sync.flows.kashflow_parties import (
     party_from_kashflow,
 )
 from integrations.sync.flows.kashflow_parties_to_sage import KashflowCustomersToSage, KashflowSuppliersToSage
-from integrations.sync.flows.sage_master_to_kashflow import sage_party
 from integrations.sync.flows.sage_products_to_kashflow import default_rules as product_rules
 from integrations.sync.flows.sage_products_to_kashflow import differences as product_differences
-from integrations.sync.flows.sage_products_to_kashflow import kashflow_product, sage_product
+from integrations.sync.flows.sage_products_to_kashflow import kashflow_product
 
 ABF = {"ARDivisionNo": "01", "CustomerNo": "ABF", "CustomerName": "American Business Futures",
        "AddressLine1": "2131 N. 14th Street", "AddressLine2": "Suite 100", "AddressLine3": None, "City": "Milwaukee",

@@ -10,12 +10,11 @@ import pytest
 
 from integrations.core.canonical import InvoiceLine, Journal, JournalLine, PurchaseInvoice
 from integrations.core.errors import TargetValidationError
+from integrations.sage100.adapter import check_number, linked_invoice, order_status
 from integrations.sync.flows.kashflow_journals_to_sage import KashflowJournalsToSage
 from integrations.sync.flows.kashflow_journals_to_sage import default_rules as journal_rules
-from integrations.sync.flows.kashflow_payments_to_sage import check_number
 from integrations.sync.flows.kashflow_purchases_to_sage import KashflowPurchasesToSage, vendor_for
 from integrations.sync.flows.kashflow_purchases_to_sage import default_rules as purchase_rules
-from integrations.sync.flows.sage_order_status_to_kashflow import linked_invoice, order_status
 
 D = Decimal
 

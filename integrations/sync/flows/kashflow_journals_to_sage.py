@@ -11,16 +11,16 @@ What a journal becomes: an entry in source journal ``source_journal`` (default `
 its comment ``Kashflow journal <number>: <comment>`` (30 characters), one line per Kashflow line on the Sage G/L
 account mapped from its nominal code (``gl_accounts``), its debit or credit, the line comment as the posting
 comment. Debits must equal credits: an unbalanced journal is refused here with both totals named (it never
-reaches Sage, which would refuse it too unless told to accept it out of balance).
+reaches Sage, which would refuse it too unless told to accept it out of balance). The operation is built by
+:func:`integrations.sage100.adapter.gl_journal_operation`.
 """
 
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 
-from integrations.core.errors import TargetValidationError
+from integrations.sage100.adapter import gl_journal_operation
 from integrations.sync.flows.kashflow_journal_source import KashflowJournalSource
 from integrations.sync.flows.kashflow_purchases_to_sage import SageLedgerTarget
 from integrations.sync.models import SyncRecord
@@ -28,9 +28,6 @@ from integrations.sync.pipeline import Transformed
 from mapping.defaults import KASHFLOW_TO_SAGE_LEDGER
 
 log = logging.getLogger("ledgerbridge.sync.flows")
-
-COMMENT_LENGTH = 30
-ZERO = Decimal(0)
 
 
 def default_rules() -> dict[str, Any]:
@@ -44,39 +41,10 @@ class KashflowJournalsToSage(SageLedgerTarget, KashflowJournalSource):
 
     def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
         journal = self.journal_for(payload, record)
-        debits = sum((line.amount for line in journal.lines if line.amount > 0), ZERO)
-        credits = -sum((line.amount for line in journal.lines if line.amount < 0), ZERO)
-        if debits != credits:
-            raise TargetValidationError(
-                f"Kashflow journal {journal.number} is not balanced: debits {debits:.2f} and credits {credits:.2f} "
-                f"differ by {abs(debits - credits):.2f}; Sage 100 posts balanced journal entries only.",
-                system="Mapping",
-                code="invalid_value", payload={"journal": journal.number})
-        if not debits:
-            raise TargetValidationError(f"Kashflow journal {journal.number} moves no money; nothing to post.",
-                                        system="Mapping", code="invalid_value", payload={"journal": journal.number})
         gl_accounts = {str(k): str(v) for k, v in (rules.get("gl_accounts") or {}).items()}
-        lines = []
-        for line in journal.lines:
-            if not line.amount:
-                continue
-            entry: dict[str, Any] = {"AccountKey": self.account_key(line.account_code, gl_accounts),
-                                     "PostingComment": (line.description or journal.description
-                                                        or f"Kashflow journal {journal.number}")[:COMMENT_LENGTH]}
-            if line.amount > 0:
-                entry["DebitAmount"] = float(line.amount)
-            else:
-                entry["CreditAmount"] = float(-line.amount)
-            lines.append(entry)
-        source_journal = str(rules.get("source_journal") or "GJ").strip().upper()
-        if not source_journal or len(source_journal) > 2:
-            raise TargetValidationError(f"source_journal {source_journal!r} must be a 1-2 character Sage source "
-                                        "journal code.", system="Mapping", code="invalid_value")
-        comment = f"Kashflow journal {journal.number}" + (f": {journal.description}" if journal.description else "")
-        document = {"key": self.operation_key(record), "object": "GL_GeneralJournal_bus", "action": "create",
-                    "fields": {"SourceJournal": source_journal, "PostingDate": journal.journal_date.isoformat(),
-                               "JournalComment": comment[:COMMENT_LENGTH]},
-                    "lines": lines}
+        document = gl_journal_operation(journal, key=self.operation_key(record),
+                                        source_journal=str(rules.get("source_journal") or "GJ"),
+                                        account_for=lambda code: self.account_key(code, gl_accounts))
         return Transformed(document=document)
 
     def target_id(self, document: dict[str, Any], record_key: dict[str, str]) -> str:

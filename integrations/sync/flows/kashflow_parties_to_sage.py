@@ -17,7 +17,7 @@ so invoices find the customer. Sage keys are not cut: a number longer than Sage 
 AddressLine1-3 (40 each); when there are two lines or more, the last one is the town (``City, ST`` -> City and
 State when it ends with a two-letter state); PostCode -> ZipCode (10); the alpha-2 country -> Sage's alpha-3
 (``countries`` extends the table). Values longer than Sage's columns are cut, each cut recorded as a warning on
-the record.
+the record (:func:`integrations.sage100.adapter.party_fields`).
 
 Existence: Sage's keys are read once per run over the connection's ODBC (AR_Customer / AP_Vendor). Without ODBC
 settings the agent's answer decides: a create of a party already on file fails with Sage's "already on file"
@@ -41,12 +41,12 @@ from typing import Any
 
 from integrations.core.canonical import Party, content_hash
 from integrations.core.errors import ConnectorError, TargetValidationError
+from integrations.sage100.adapter import party_country, party_fields
 from integrations.sage100.agent.operations import MAX_KEY_LENGTH
 from integrations.sage100.layouts import layout
 from integrations.sync.connectors import kashflow_client_for, sage_agent_client_for
 from integrations.sync.flows.kashflow_parties import (
     CUSTOMERS,
-    ISO2_TO_ISO3,
     SUPPLIERS,
     PartyKind,
     listing_digest_fields,
@@ -60,7 +60,6 @@ log = logging.getLogger("ledgerbridge.sync.flows")
 
 PAGE_SIZE = 100
 DIVISION_PREFIX = re.compile(r"^(\d{1,2})-(.+)$")
-TOWN_STATE = re.compile(r"^(.*?)[,\s]+([A-Za-z]{2})$")
 
 
 def default_rules() -> dict[str, Any]:
@@ -173,52 +172,12 @@ class KashflowPartiesToSage(RecordFlow):
 
     def sage_fields(self, party: Party, rules: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
         """Name, address, e-mail and phone in Sage's columns, cut to their lengths (each cut a warning)."""
-        lines = [line.strip() for line in party.address.street.splitlines() if line.strip()]
-        city, state = party.address.city.strip(), party.address.county.strip()
-        if not city and len(lines) >= 2:
-            town = lines.pop()
-            found = TOWN_STATE.match(town)
-            city, state = (found.group(1).strip(), found.group(2).upper()) if found else (town, "")
-        if len(lines) > 3:
-            warnings.append(f"Kashflow {self.kind.label} {party.code} has {len(lines)} street lines; Sage keeps 3, so "
-                            "the last ones were joined into AddressLine3.")
-            lines = [*lines[:2], ", ".join(lines[2:])]
-        values = {self.name_column: party.name, "AddressLine1": "", "AddressLine2": "", "AddressLine3": "",
-                  "City": city, "State": state, "ZipCode": party.address.zip_code.strip(),
-                  "EmailAddress": party.email, "TelephoneNo": party.phone}
-        for n, line in enumerate(lines[:3], start=1):
-            values[f"AddressLine{n}"] = line
-        country = self.sage_country(party, rules)
-        if country:
-            values["CountryCode"] = country
-        fields: dict[str, Any] = {}
-        for name, value in values.items():
-            value = str(value or "").strip()
-            if not value:
-                continue
-            limit = self.table_layout.column(name).length
-            if limit and len(value) > limit:
-                warnings.append(f"Kashflow {self.kind.label} {party.code}: {name} {value!r} is longer than Sage's "
-                                f"{limit} characters; written as {value[:limit]!r}.")
-                value = value[:limit].rstrip()
-            fields[name] = value
-        if not fields.get(self.name_column):
-            raise TargetValidationError(f"Kashflow {self.kind.label} {party.code} has no name; Sage needs one.",
-                                        system="Mapping", code="invalid_value", payload={"code": party.code})
-        return fields
+        return party_fields(party, self.table_layout, self.name_column, label=self.kind.label, warnings=warnings,
+                            countries=rules.get("countries"))
 
     @staticmethod
     def sage_country(party: Party, rules: dict[str, Any]) -> str:
-        country = party.address.country_code.strip().upper()
-        if not country:
-            return ""
-        mapped = {str(k).upper(): str(v).upper() for k, v in (rules.get("countries") or {}).items()}
-        found = mapped.get(country) or ISO2_TO_ISO3.get(country) or (country if len(country) == 3 else "")
-        if not found:
-            raise TargetValidationError(
-                f"No Sage 100 country code is mapped for Kashflow country {country}; map it in countries.",
-                system="Mapping", code="mapping_missing", payload={"country": country})
-        return found
+        return party_country(party, rules.get("countries"))
 
     def sage_has(self, division: str, number: str) -> bool:
         keys = self.sage_keys()

@@ -12,12 +12,17 @@ What a payment becomes: one cash receipt per Kashflow payment line, applied in f
 
 * ``CheckNo`` ``KF<payment line Id>`` — the natural key in Sage (a check number is unique per customer), which also
   tells the paid-status flow that this receipt came from Kashflow; payments Sage already holds under that check
-  number (read over ODBC when the connection has it) are not sent again;
+  number for the invoice (read over ODBC when the connection has it) are not sent again;
 * ``PaymentType`` from the ``payment_methods`` lookup (Kashflow payment method Id or Name -> Sage PaymentType,
   default ``default_payment_type``), ``BankCode`` from ``bank_accounts`` (Kashflow bank account Id -> Sage bank
   code, default ``default_bank_code``);
 * ``DepositDate`` the payment date, ``PostingAmt`` and the line's ``AmountPosted`` the amount; DepositNo is
   assigned by Sage (one deposit per receipt).
+
+Reads: one ODBC connection per run (opened on first use, closed when the run moves its cursor), and per batch,
+not per record: the batch's invoices from their bindings (one query), the unbound ones from AR_OpenInvoice, and the
+check numbers Sage already holds from AR_CashReceiptsHistory, each in a few ``IN`` queries
+(:meth:`SageOdbcReader.read_in`). The row conversions are in :mod:`integrations.sage100.adapter`.
 
 Writes: every payment line is its own agent operation with its own idempotency key, ``lb-`` + a key derived from
 (tenant, flow, Kashflow payment line) — independent of the record's version, so when a second payment arrives on
@@ -28,25 +33,25 @@ of writing it twice. A record is posted when all its operations are applied.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from integrations.core.errors import ConnectorError, TargetValidationError, TransientError
+from integrations.core.errors import ConnectorError, TransientError
+from integrations.sage100.adapter import cash_receipt, receipt_operation
 from integrations.sage100.agent.operations import MAX_KEY_LENGTH
+from integrations.sage100.odbc import SageOdbcReader
 from integrations.sync.connectors import sage_agent_client_for
 from integrations.sync.engine import idempotency_key
 from integrations.sync.flows.kashflow_payment_source import KashflowPaymentSource
 from integrations.sync.models import Binding, SyncRecord
-from integrations.sync.pipeline import Transformed
+from integrations.sync.pipeline import Scan, Transformed
 from mapping.defaults import SAGE_DEFAULT_BANK_CODE, SAGE_DEFAULT_PAYMENT_TYPE
 
 log = logging.getLogger("ledgerbridge.sync.flows")
 
-CHECK_PREFIX = "KF"  # CheckNo of a receipt that came from Kashflow (read by sage_paid_status_to_kashflow)
-CHECK_LENGTH = 10
 INVOICE_NO_LENGTH = 7
-COMMENT_LENGTH = 30
+Invoice = tuple[str, str, str]  # (ARDivisionNo, CustomerNo, InvoiceNo) of an A/R invoice
 
 
 def default_rules() -> dict[str, Any]:
@@ -61,6 +66,18 @@ class KashflowPaymentsToSage(KashflowPaymentSource):
         super().open()
         self.agent = sage_agent_client_for(self.flow.target, gate=self.target_gate)
         self._method_names: dict[str, str] | None = None
+        # One ODBC reader for the run, opened on first use. Reads happen in send(), which runs on the sender thread
+        # (and on the main thread while in-flight writes are recovered): the lock keeps them one at a time.
+        self._sage: SageOdbcReader | None = None
+        self._sage_lock = threading.Lock()
+
+    def next_cursor(self, cursor: dict[str, Any], scan: Scan) -> dict[str, Any]:
+        """The pipeline's last call of a completed run (every send is over): the run's reader is closed here.
+        A run that stops early leaves it to be closed with the flow instance."""
+        try:
+            return super().next_cursor(cursor, scan)
+        finally:
+            self.close_reader()
 
     # ------------------------------------------------------------------ mapping
 
@@ -75,24 +92,8 @@ class KashflowPaymentsToSage(KashflowPaymentSource):
                             or str(rules.get("default_payment_type") or SAGE_DEFAULT_PAYMENT_TYPE)).upper()
             bank_code = (banks.get(payment.bank_account) or str(rules.get("default_bank_code")
                                                                  or SAGE_DEFAULT_BANK_CODE)).upper()
-            if len(bank_code) != 1:
-                raise TargetValidationError(
-                    f"Sage bank code {bank_code!r} (for Kashflow bank account {payment.bank_account}) must be one "
-                    "character; fix bank_accounts.", system="Mapping", code="invalid_value",
-                    payload={"bank_account": payment.bank_account})
-            if payment.amount <= 0:
-                raise TargetValidationError(f"Kashflow payment {payment.source_id} on invoice {number} has amount "
-                                            f"{payment.amount}; Sage receipts must be positive.", system="Mapping",
-                                            code="invalid_value", payload={"payment": payment.source_id})
-            receipts.append({
-                "key": self.operation_key(number, payment.source_id), "check": check_number(payment.source_id),
-                "date": payment.payment_date.isoformat(), "amount": str(payment.amount),
-                "payment_type": payment_type, "bank_code": bank_code,
-                "comment": f"Kashflow payment {payment.source_id}"[:COMMENT_LENGTH],
-            })
-        receipts = self.not_in_sage(payload.get("customer_code") or "", number, receipts)
-        if not receipts:
-            return Transformed(skip=f"Sage 100 already holds every payment of Kashflow invoice {number}.")
+            receipts.append(cash_receipt(payment, key=self.operation_key(number, payment.source_id),
+                                         payment_type=payment_type, bank_code=bank_code))
         return Transformed(document={"invoice_number": number, "customer_code": payload.get("customer_code") or "",
                                      "receipts": receipts})
 
@@ -110,66 +111,84 @@ class KashflowPaymentsToSage(KashflowPaymentSource):
             self._method_names = {str(m.get("Id")): str(m.get("Name") or "") for m in methods or []}
         return self._method_names.get(str(method_id), "")
 
-    def not_in_sage(self, customer_code: str, number: str, receipts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The receipts whose check number Sage does not hold for the invoice yet (all, without ODBC)."""
-        invoice = self.sage_invoice(number, customer_code, wait=False)
-        reader = self._reader()
-        if invoice is None or reader is None:
-            return receipts
-        division, customer, invoice_no = invoice
-        with reader:
-            rows = reader.read("AR_CashReceiptsHistory", ["CheckNo", "InvoiceNo"], ARDivisionNo=division,
-                               CustomerNo=customer)
-        held = {str(r["CheckNo"]).upper() for r in rows if str(r.get("InvoiceNo") or "") == invoice_no}
-        return [r for r in receipts if r["check"].upper() not in held]
+    # ------------------------------------------------------------------ Sage reads, a batch at a time
 
-    # ------------------------------------------------------------------ the Sage invoice
-
-    def sage_invoice(self, number: str, customer_code: str, *, wait: bool = True) -> tuple[str, str, str] | None:
-        """(ARDivisionNo, CustomerNo, InvoiceNo) of the A/R invoice made from Kashflow invoice ``number``."""
+    def sage_invoices(self, numbers: Sequence[str]) -> dict[str, Invoice]:
+        """Kashflow invoice number -> the A/R invoice ``kashflow_invoices_to_sage`` made from it, for those Sage
+        has: bindings first (one query), then AR_OpenInvoice over ODBC (InvoiceNo in a few IN lists)."""
+        wanted = list(dict.fromkeys(str(n) for n in numbers))
+        found: dict[str, Invoice] = {}
         bound = (Binding.objects.filter(connection=self.flow.target, source_connection=self.flow.source,
-                                        entity="sales_invoice", source_id=number)
-                 .values_list("external_id", flat=True).first())
-        if bound and bound.count("-") >= 2:
-            division, rest = bound.split("-", 1)
-            customer, invoice_no = rest.rsplit("-", 1)
-            return division, customer, invoice_no
+                                        entity="sales_invoice", source_id__in=wanted)
+                 .values_list("source_id", "external_id"))
+        for number, external_id in bound:
+            if external_id and external_id.count("-") >= 2:
+                division, rest = external_id.split("-", 1)
+                customer, invoice_no = rest.rsplit("-", 1)
+                found[number] = (division, customer, invoice_no)
+        unbound = {n.zfill(INVOICE_NO_LENGTH): n for n in wanted
+                   if n not in found and n.isdigit() and len(n) <= INVOICE_NO_LENGTH}
         reader = self._reader()
-        if reader is not None and number.isdigit() and len(number) <= INVOICE_NO_LENGTH:
-            with reader:
-                rows = reader.read("AR_OpenInvoice", ["ARDivisionNo", "CustomerNo", "InvoiceNo", "InvoiceType",
-                                                      "Comment"], InvoiceNo=number.zfill(INVOICE_NO_LENGTH))
+        if unbound and reader is not None:
+            rows = reader.read_in("AR_OpenInvoice", ["ARDivisionNo", "CustomerNo", "InvoiceNo", "InvoiceType",
+                                                     "Comment"], "InvoiceNo", list(unbound))
             for row in rows:
-                if row.get("InvoiceType") == "IN" and str(row.get("Comment") or "") == f"Kashflow invoice {number}":
-                    return str(row["ARDivisionNo"]), str(row["CustomerNo"]), str(row["InvoiceNo"])
-        if not wait:
-            return None
-        raise TransientError(
-            f"Kashflow invoice {number} ({customer_code}) is not in Sage 100 yet; its payment waits until "
-            "kashflow_invoices_to_sage has posted it.", system="Ledgerbridge", code="awaiting_invoice")
+                number = unbound.get(str(row.get("InvoiceNo") or ""))
+                if (number and number not in found and row.get("InvoiceType") == "IN"
+                        and str(row.get("Comment") or "") == f"Kashflow invoice {number}"):
+                    found[number] = (str(row["ARDivisionNo"]), str(row["CustomerNo"]), str(row["InvoiceNo"]))
+        return found
 
-    def _reader(self):
-        settings = self.flow.target.settings or {}
-        if not (settings.get("odbc") or settings.get("dsn")):
-            return None
-        from integrations.sage100.odbc import SageOdbcReader
+    def held_checks(self, checks: Sequence[str]) -> set[tuple[str, str, str, str]]:
+        """(ARDivisionNo, CustomerNo, InvoiceNo, CHECKNO) of the receipts Sage already holds under these check
+        numbers (CheckNo in a few IN lists); empty without ODBC."""
+        reader = self._reader()
+        if reader is None or not checks:
+            return set()
+        values = list(dict.fromkeys([*checks, *(c.upper() for c in checks)]))
+        rows = reader.read_in("AR_CashReceiptsHistory", ["ARDivisionNo", "CustomerNo", "InvoiceNo", "CheckNo"],
+                              "CheckNo", values)
+        return {(str(r.get("ARDivisionNo") or ""), str(r.get("CustomerNo") or ""), str(r.get("InvoiceNo") or ""),
+                 str(r.get("CheckNo") or "").upper()) for r in rows}
 
-        return SageOdbcReader.from_settings(settings)
+    def _reader(self) -> SageOdbcReader | None:
+        """The run's reader (None without ODBC settings: bindings alone then find the invoices)."""
+        if self._sage is None:
+            settings = self.flow.target.settings or {}
+            if not (settings.get("odbc") or settings.get("dsn")):
+                return None
+            self._sage = SageOdbcReader.from_settings(settings)
+        return self._sage
+
+    def close_reader(self) -> None:
+        with self._sage_lock:
+            if self._sage is not None:
+                self._sage.close()
+                self._sage = None
 
     # ------------------------------------------------------------------ writing
 
     def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str | ConnectorError]:
+        with self._sage_lock:
+            invoices = self.sage_invoices([d["invoice_number"] for d in documents])
+            held = self.held_checks([r["check"] for d in documents if d["invoice_number"] in invoices
+                                     for r in d["receipts"]])
         outcomes: list[str | ConnectorError | None] = []
         operations: list[dict[str, Any]] = []
         owners: list[int] = []
         for index, document in enumerate(documents):
-            try:
-                invoice = self.sage_invoice(document["invoice_number"], document.get("customer_code") or "")
-            except ConnectorError as error:
-                outcomes.append(error)
+            number = document["invoice_number"]
+            invoice = invoices.get(number)
+            if invoice is None:
+                outcomes.append(TransientError(
+                    f"Kashflow invoice {number} ({document.get('customer_code') or ''}) is not in Sage 100 yet; its "
+                    "payment waits until kashflow_invoices_to_sage has posted it.", system="Ledgerbridge",
+                    code="awaiting_invoice"))
                 continue
             outcomes.append(None)
             for receipt in document["receipts"]:
+                if (*invoice, receipt["check"].upper()) in held:
+                    continue  # Sage holds this check for the invoice already: not sent again
                 operations.append(receipt_operation(invoice, receipt))
                 owners.append(index)
         results = self.agent.apply(operations) if operations else []
@@ -199,28 +218,7 @@ class KashflowPaymentsToSage(KashflowPaymentSource):
         return target_id(document) if receipts else None
 
 
-def receipt_operation(invoice: tuple[str, str, str], receipt: dict[str, Any]) -> dict[str, Any]:
-    division, customer, invoice_no = invoice
-    amount = float(Decimal(receipt["amount"]))
-    return {"key": receipt["key"], "object": "AR_CashReceipts_bus", "action": "create",
-            "fields": {"ARDivisionNo": division, "CustomerNo": customer, "CheckNo": receipt["check"],
-                       "DepositType": "C", "DepositDate": receipt["date"], "BankCode": receipt["bank_code"],
-                       "PaymentType": receipt["payment_type"], "PostingAmt": amount, "Comment": receipt["comment"]},
-            "lines": [{"InvoiceNo": invoice_no, "InvoiceType": "IN", "AmountPosted": amount}]}
-
-
-def check_number(payment_id: str) -> str:
-    """``KF`` + the Kashflow payment line Id (base 36 when the decimal Id does not fit Sage's 10 characters)."""
-    text = f"{CHECK_PREFIX}{payment_id}"
-    if len(text) <= CHECK_LENGTH or not payment_id.isdigit():
-        return text[:CHECK_LENGTH]
-    value, digits = int(payment_id), ""
-    while value:
-        value, rest = divmod(value, 36)
-        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[rest] + digits
-    return f"{CHECK_PREFIX}{digits}"[:CHECK_LENGTH]
-
-
 def target_id(document: dict[str, Any]) -> str:
     """``<Kashflow invoice>:KF..,KF..``: the invoice and the check numbers of its receipts in Sage."""
     return f"{document['invoice_number']}:{','.join(r['check'] for r in document['receipts'])}"[:200]
+

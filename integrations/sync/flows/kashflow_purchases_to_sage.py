@@ -19,6 +19,8 @@ What a purchase becomes:
   and the purchase's VAT as one more distribution line on ``tax_account``: the A/P invoice total (``InvoiceAmt``)
   equals the Kashflow gross, which Sage checks against the distribution;
 * dates, and the comment ``Kashflow purchase <number>``; terms default from the vendor.
+
+The operation itself is built by :func:`integrations.sage100.adapter.ap_invoice_operation`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from integrations.core.errors import ConnectorError, TargetValidationError
+from integrations.sage100.adapter import ap_invoice_operation
 from integrations.sync.connectors import sage_agent_client_for
 from integrations.sync.flows.kashflow_invoices_to_sage import KashflowInvoicesToSage
 from integrations.sync.flows.kashflow_purchase_source import KashflowPurchaseSource
@@ -41,7 +43,6 @@ log = logging.getLogger("ledgerbridge.sync.flows")
 
 VENDOR_NO_LENGTH = 7
 INVOICE_NO_LENGTH = 10
-COMMENT_LENGTH = 30
 DIVISION_PREFIX = re.compile(r"^(\d{1,2})-(.+)$")
 
 
@@ -91,33 +92,11 @@ class KashflowPurchasesToSage(SageLedgerTarget, KashflowPurchaseSource):
         division_no, vendor_no = vendor_for(purchase.supplier_code, rules)
         invoice_no = self.invoice_number(purchase.number, purchase.supplier_reference)
         gl_accounts = {str(k): str(v) for k, v in (rules.get("gl_accounts") or {}).items()}
-        if not purchase.lines:
-            raise TargetValidationError(f"Kashflow purchase {purchase.number} has no lines; Sage needs at least one.",
-                                        system="Mapping", code="invalid_value")
-        lines = [{"AccountKey": self.account_key(line.account_code, gl_accounts),
-                  "CommentText": (line.description or f"Kashflow line {line.number}")[:COMMENT_LENGTH],
-                  "QuantityInvoiced": _number(line.quantity), "ExtensionAmt": _number(line.net_amount)}
-                 for line in purchase.lines if line.net_amount]
-        if purchase.tax_amount:
-            tax_account = str(rules.get("tax_account") or SAGE_PURCHASE_TAX_ACCOUNT)
-            lines.append({"AccountKey": self.account_key("VAT", {"VAT": tax_account}), "CommentText": "VAT",
-                          "ExtensionAmt": _number(purchase.tax_amount)})
-        distributed = sum((line.net_amount for line in purchase.lines), Decimal(0)) + purchase.tax_amount
-        if distributed != purchase.gross_amount:
-            raise TargetValidationError(
-                f"Kashflow purchase {purchase.number}: lines and VAT add up to {distributed:.2f}, the gross amount is "
-                f"{purchase.gross_amount:.2f}; Sage needs them equal.", system="Mapping", code="invalid_value")
-        if not lines:
-            raise TargetValidationError(f"Kashflow purchase {purchase.number} has a zero total; Sage refuses it.",
-                                        system="Mapping", code="invalid_value")
-        fields: dict[str, Any] = {"APDivisionNo": division_no, "VendorNo": vendor_no, "InvoiceNo": invoice_no,
-                                  "InvoiceDate": purchase.issue_date.isoformat(),
-                                  "InvoiceAmt": _number(purchase.gross_amount),
-                                  "Comment": f"Kashflow purchase {purchase.number}"[:COMMENT_LENGTH]}
-        if purchase.due_date:
-            fields["InvoiceDueDate"] = purchase.due_date.isoformat()
-        document = {"key": self.operation_key(record), "object": "AP_Invoice_bus", "action": "create",
-                    "fields": fields, "lines": lines}
+        tax_account = str(rules.get("tax_account") or SAGE_PURCHASE_TAX_ACCOUNT)
+        document = ap_invoice_operation(
+            purchase, key=self.operation_key(record), division_no=division_no, vendor_no=vendor_no,
+            invoice_no=invoice_no, account_for=lambda code: self.account_key(code, gl_accounts),
+            tax_account_for=lambda: self.account_key("VAT", {"VAT": tax_account}))
         return Transformed(document=document)
 
     def invoice_number(self, number: str, reference: str) -> str:
@@ -153,6 +132,3 @@ def vendor_for(code: str, rules: dict[str, Any]) -> tuple[str, str]:
             payload={"supplier_code": code})
     return division_no, vendor_no
 
-
-def _number(value: Decimal) -> float:
-    return float(value)

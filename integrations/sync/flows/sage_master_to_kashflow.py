@@ -13,7 +13,8 @@ scan is settled; otherwise the next run reads the same changes again and the set
 
 Writes go to Kashflow one record per call (no batch API) through a natural-key look-up first; see
 :mod:`integrations.sync.flows.kashflow_parties` and :mod:`integrations.sync.flows.sage_products_to_kashflow`.
-Sage is master: what the write overwrites in Kashflow is recorded as the record's warnings.
+Sage is master: what the write overwrites in Kashflow is recorded as the record's warnings. The row -> canonical
+conversions are in :mod:`integrations.sage100.adapter`.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from integrations.core.canonical import Party, StructuredAddress, content_hash
+from integrations.core.canonical import Party, content_hash
 from integrations.core.errors import ConfigurationError, TargetValidationError
+from integrations.sage100.adapter import sage_party
 from integrations.sage100.odbc import ChangeCursor, SageOdbcReader
 from integrations.sync.connectors import kashflow_client_for
 from integrations.sync.flows.kashflow_parties import (
-    ISO3_TO_ISO2,
     KashflowPartyWrites,
     PartyKind,
     checked_code,
@@ -180,29 +181,3 @@ class SagePartiesToKashflow(KashflowPartyWrites, SageMasterSource):
                                             entity=self.kind.name, external_id=party.source_id)
                      .values_list("source_id", flat=True).first())
         return checked_code(came_from or party.code, source=f"Sage {self.kind.label} {party.source_id}")
-
-
-# ---------------------------------------------------------------------- conversions
-
-
-def sage_party(row: dict[str, Any], kind: str, division_column: str, number_column: str, name_column: str) -> Party:
-    """The canonical party of an AR_Customer / AP_Vendor row; its code is ``DD-NUMBER`` (division-number)."""
-
-    def text(name: str) -> str:
-        return str(row.get(name) or "").strip()
-
-    division, number = text(division_column), text(number_column)
-    key = f"{division}-{number}"
-    street = "\n".join(line for line in (text("AddressLine1"), text("AddressLine2"), text("AddressLine3")) if line)
-    country = text("CountryCode").upper()
-    phone = text("TelephoneNo")
-    if phone and text("TelephoneExt"):
-        phone = f"{phone} x{text('TelephoneExt')}"
-    status = text("CustomerStatus") if kind == "customer" else ""
-    return Party(
-        source_system="sage100", source_id=key, kind=kind, code=key, name=text(name_column),
-        address=StructuredAddress(street=street, city=text("City"), county=text("State"), zip_code=text("ZipCode"),
-                                  country_code=ISO3_TO_ISO2.get(country, country)),
-        email=text("EmailAddress"), phone=phone, payment_terms=text("TermsCode"),
-        blocked=status == "I", division=division,
-    )

@@ -3,7 +3,8 @@
 Change detection: ``SO_SalesOrderHeader`` polled over ODBC on ``DateUpdated``/``TimeUpdated`` (see
 :class:`~integrations.sync.flows.sage_master_to_kashflow.SageTableSource`). A record's digest is the hash of
 (order, status, linked invoice) only, so an order edited without a status change (a comment, a ship-to address)
-is settled without a write: one note per status change.
+is settled without a write: one note per status change. The row -> :class:`OrderStatus` conversion is
+:func:`integrations.sage100.adapter.order_status`.
 
 The status: Sage's ``OrderStatus`` (N new, O open, C closed/completed, H hold; reference §2.12), with an open order
 that has shipping invoiced against it (``CurrentInvoiceNo`` in shipping data entry, or ``LastInvoiceOrderNo``
@@ -31,11 +32,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from integrations.core.canonical import OrderStatus
 from integrations.core.errors import ConnectorError, NotFoundError, TargetValidationError
+from integrations.sage100.adapter import order_status
 from integrations.sage100.layouts import layout
 from integrations.sage100.odbc import row_stamp
 from integrations.sync.flows.sage_master_to_kashflow import SageTableSource
@@ -44,7 +45,6 @@ from integrations.sync.pipeline import Candidate, Transformed
 
 log = logging.getLogger("ledgerbridge.sync.flows")
 
-STATUSES = {"N": "open", "O": "released", "H": "on_hold", "C": "invoiced"}
 DEFAULT_LABELS = {"open": "New", "released": "Open", "shipped": "Shipped", "invoiced": "Completed",
                   "on_hold": "On hold", "cancelled": "Cancelled"}
 NOTE_LIMIT = 2000
@@ -184,27 +184,3 @@ class SageOrderStatusToKashflow(SageTableSource):
 def marker(record: SyncRecord) -> str:
     """What makes a note recognisable as this record's: the same record version always writes the same marker."""
     return f"[lb:{record.idempotency_key[:16]}]"
-
-
-def order_status(row: dict[str, Any], link_field: str, link_prefix: str, stamp: datetime) -> OrderStatus:
-    """The canonical status of an SO_SalesOrderHeader row, with the Kashflow invoice it names (or "")."""
-    code = str(row.get("OrderStatus") or "").strip().upper()
-    status = STATUSES.get(code, "")
-    detail = f"OrderStatus {code or '-'}"
-    shipping = str(row.get("CurrentInvoiceNo") or "").strip() or str(row.get("LastInvoiceOrderNo") or "").strip()
-    if status == "released" and shipping:
-        status, detail = "shipped", f"shipping invoice {shipping}"
-    return OrderStatus(source_system="sage100", source_id=str(row.get("SalesOrderNo") or ""), status=status,
-                       invoice_number=linked_invoice(row.get(link_field), link_prefix),
-                       customer_code=f"{row.get('ARDivisionNo') or ''}-{row.get('CustomerNo') or ''}",
-                       changed_at=stamp.isoformat() if stamp != datetime.min else "", detail=detail)
-
-
-def linked_invoice(value: Any, prefix: str) -> str:
-    """The Kashflow invoice number a link field holds ("" when it holds something else, such as a PO number)."""
-    text = str(value or "").strip().upper()
-    if prefix:
-        if not text.startswith(prefix):
-            return ""
-        text = text[len(prefix):].strip()
-    return str(int(text)) if text.isdigit() and int(text) > 0 else ""

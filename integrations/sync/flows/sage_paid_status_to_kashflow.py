@@ -31,14 +31,13 @@ default) come from the mapping.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from integrations.core.errors import ConnectorError, NotFoundError, TargetValidationError
-from integrations.sage100.odbc import row_stamp
+from integrations.sage100.adapter import from_kashflow, iso_date, kashflow_invoice_number, money, settled_invoice
 from integrations.sync.flows.kashflow_payment_source import LEDGERBRIDGE_NOTE
 from integrations.sync.flows.sage_master_to_kashflow import SageTableSource
 from integrations.sync.models import Binding, SyncRecord
@@ -46,8 +45,6 @@ from integrations.sync.pipeline import Candidate, Transformed
 
 log = logging.getLogger("ledgerbridge.sync.flows")
 
-KASHFLOW_COMMENT = re.compile(r"^Kashflow invoice (\d+)\b")
-FROM_KASHFLOW_CHECK = "KF"  # check-number prefix of the receipts kashflow_payments_to_sage writes
 ZERO = Decimal(0)
 
 
@@ -76,12 +73,10 @@ class SagePaidStatusToKashflow(SageTableSource):
     def candidates_for(self, rows: list[dict[str, Any]]) -> list[Candidate]:
         page = []
         for row in rows:
-            if str(row.get("InvoiceType") or "IN") != "IN" or _money(row.get("Balance")) != ZERO:
+            payload = settled_invoice(row)
+            if payload is None:
                 continue  # still open (or a credit memo): nothing to carry yet
-            key = f"{row['ARDivisionNo']}-{row['CustomerNo']}-{row['InvoiceNo']}"
-            payload = {"source_id": key, "division": row["ARDivisionNo"], "customer": row["CustomerNo"],
-                       "invoice_no": row["InvoiceNo"], "invoice_date": _iso(row.get("InvoiceDate")),
-                       "comment": row.get("Comment") or "", "settled_at": row_stamp(row).isoformat()}
+            key = payload["source_id"]
             page.append(self.candidate(key, payload, {"invoice": key, "balance": "0"}))
         return page
 
@@ -96,15 +91,15 @@ class SagePaidStatusToKashflow(SageTableSource):
             invoice = self.target_gate.call(lambda: self.lookup.get_invoice(number), metered=False)
         except NotFoundError:
             return Transformed(skip=f"Kashflow has no invoice {number} (Sage A/R invoice {key}) any more.")
-        due = _money(invoice.get("DueAmount"))
+        due = money(invoice.get("DueAmount"))
         if due <= ZERO or str(invoice.get("Status") or "") == "Paid":
             return Transformed(skip=f"Kashflow already shows invoice {number} paid.")
         receipts = self.receipts(payload)
-        own = [r for r in receipts if not str(r.get("CheckNo") or "").upper().startswith(FROM_KASHFLOW_CHECK)]
+        own = [r for r in receipts if not from_kashflow(r)]
         if receipts and not own:
             return Transformed(skip=f"Sage settled A/R invoice {key} with payments that came from Kashflow.")
         latest = max(own, key=lambda r: str(r.get("DepositDate") or ""), default={})
-        paid_on = _iso(latest.get("DepositDate")) or payload["settled_at"][:10] or date.today().isoformat()
+        paid_on = iso_date(latest.get("DepositDate")) or payload["settled_at"][:10] or date.today().isoformat()
         account = self.bank_account(rules)
         document: dict[str, Any] = {
             "invoice": number, "amount": str(due), "date": paid_on, "account_id": account["Id"],
@@ -124,8 +119,7 @@ class SagePaidStatusToKashflow(SageTableSource):
                  .values_list("source_id", flat=True).first())
         if bound:
             return str(bound)
-        found = KASHFLOW_COMMENT.match(comment.strip())
-        return found.group(1) if found else ""
+        return kashflow_invoice_number(comment)
 
     def receipts(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         return self.source_gate.call(lambda: self.reader.read(
@@ -173,7 +167,7 @@ class SagePaidStatusToKashflow(SageTableSource):
         existing = _line_with(invoice, document["comment"])
         if existing:
             return existing
-        due = _money(invoice.get("DueAmount"))
+        due = money(invoice.get("DueAmount"))
         if due <= ZERO:
             return f"{number}/paid"  # paid in Kashflow meanwhile: nothing left to record
         item = {"ObjectNumber": int(number), "Amount": float(min(due, Decimal(document["amount"]))),
@@ -206,14 +200,3 @@ def _line_with(invoice: dict[str, Any], comment: str) -> str | None:
         if tag and tag in str(line.get("Note") or ""):
             return f"{invoice.get('Number')}/payments/{line.get('Id')}"
     return None
-
-
-def _money(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return ZERO
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat()[:10] if hasattr(value, "isoformat") else str(value or "")[:10]

@@ -33,6 +33,7 @@ from typing import Any
 
 from integrations.core.canonical import Product
 from integrations.core.errors import ConnectorError, NotFoundError, TargetValidationError
+from integrations.sage100.adapter import sage_product
 from integrations.sync.flows.kashflow_parties import is_duplicate
 from integrations.sync.flows.sage_master_to_kashflow import SageMasterSource
 from integrations.sync.models import SyncRecord
@@ -117,22 +118,6 @@ class SageProductsToKashflow(SageMasterSource):
 
 
 # ---------------------------------------------------------------------- conversions
-
-
-def sage_product(row: dict[str, Any], sales_account: str) -> dict[str, Any]:
-    """The canonical product (JSON) of a CI_Item row, with Sage's item type and status alongside (the canonical
-    Product has no fields for them)."""
-
-    def text(name: str) -> str:
-        return str(row.get(name) or "").strip()
-
-    item_type = text("ItemType")
-    price = row.get("StandardUnitPrice")
-    product = Product(source_system="sage100", source_id=text("ItemCode"), code=text("ItemCode"),
-                      name=text("ItemCodeDesc"), description=text("ItemCodeDesc"),
-                      sales_price=Decimal(str(price)) if price is not None else None, sales_account=sales_account,
-                      tax_code=text("TaxClass"), stock_managed=item_type == "1", unit=text("SalesUnitOfMeasure"))
-    return {**product.to_dict(), "sage": {"item_type": item_type, "inactive": text("InactiveItem") == "Y"}}
 
 
 def kashflow_product(payload: dict[str, Any], rules: dict[str, Any], warnings: list[str]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import Any
 
 from integrations.core.canonical import StockLevel
 from integrations.core.errors import ConnectorError, NotFoundError, TargetValidationError
-from integrations.sage100.odbc import row_stamp
+from integrations.sage100.adapter import quantities_on_hand, stock_level
 from integrations.sync.flows.sage_master_to_kashflow import SageTableSource
 from integrations.sync.models import SyncRecord
 from integrations.sync.pipeline import Candidate, Transformed
@@ -39,7 +39,6 @@ from integrations.sync.pipeline import Candidate, Transformed
 log = logging.getLogger("ledgerbridge.sync.flows")
 
 WHOLE_TABLE_FROM = 25  # items in a page from which one read of the whole table beats one read per item
-ALL_WAREHOUSES = "*"
 
 
 def default_rules() -> dict[str, Any]:
@@ -74,11 +73,8 @@ class SageStockToKashflow(SageTableSource):
         page = []
         for item in items:
             quantity, stamp = levels.get(item, (Decimal(0), None))
-            warehouse = self.warehouse or ALL_WAREHOUSES
-            level = StockLevel(source_system="sage100", source_id=f"{item}@{warehouse}", product_code=item,
-                               warehouse=warehouse, quantity_on_hand=quantity,
-                               as_of=stamp.isoformat() if stamp else "")
-            identity = {"item": item, "warehouse": warehouse, "quantity": str(quantity.normalize())}
+            level = stock_level(item, self.warehouse, quantity, stamp)
+            identity = {"item": item, "warehouse": level.warehouse, "quantity": str(quantity.normalize())}
             page.append(self.candidate(level.source_id, level.to_dict(), identity))
         return page
 
@@ -93,17 +89,7 @@ class SageStockToKashflow(SageTableSource):
             for item in items:
                 rows += self.source_gate.call(lambda i=item: self.reader.read(self.table, columns, ItemCode=i),
                                               metered=False)
-        wanted = set(items)
-        levels: dict[str, tuple[Decimal, datetime | None]] = {}
-        for row in rows:
-            item = str(row.get("ItemCode") or "")
-            if item not in wanted or (self.warehouse and str(row.get("WarehouseCode") or "") != self.warehouse):
-                continue
-            quantity, stamp = levels.get(item, (Decimal(0), None))
-            moment = row_stamp(row)
-            levels[item] = (quantity + Decimal(row.get("QuantityOnHand") or 0),
-                            moment if stamp is None or moment > stamp else stamp)
-        return levels
+        return quantities_on_hand(rows, items, self.warehouse)
 
     # ------------------------------------------------------------------ mapping
 
