@@ -57,6 +57,8 @@ PAYMENT_FLOWS = {"kashflow_invoices_to_ax": "kashflow_payments_to_ax",
 REGISTRY: dict[str, str] = {
     "kashflow_invoices_to_ax": "reconciliation.reconcilers.AxInvoiceReconciler",
     "kashflow_invoices_to_sage": "reconciliation.reconcilers.SageInvoiceReconciler",
+    "kashflow_payments_to_ax": "reconciliation.payments.AxPaymentReconciler",
+    "kashflow_payments_to_sage": "reconciliation.payments.SagePaymentReconciler",
 }
 
 
@@ -372,9 +374,10 @@ class AxInvoiceReconciler(InvoiceReconciler):
         return out
 
     def expected_amount(self, invoice: KashflowInvoice, erp: ErpInvoice) -> Decimal:
-        """AX computes tax itself from the lines' tax groups: an invoice AX charged no tax on (SUMTAX 0) carries
-        the net amount, one it taxed carries the gross."""
-        return invoice.gross if erp.tax else invoice.net
+        """AX computes the tax itself from the lines' sales tax groups (the flow maps each Kashflow VAT rate to
+        one), so the posted invoice carries the gross; an AX invoice without the VAT shows as a different
+        amount."""
+        return invoice.gross
 
 
 class SageInvoiceReconciler(InvoiceReconciler):

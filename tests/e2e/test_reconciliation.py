@@ -137,7 +137,7 @@ def test_ax_mismatches_are_found_record_by_record_and_resync_repairs_the_missing
     assert (missing.source_id, missing.target_id, missing.resyncable) == (deleted, bound[deleted], True)
     assert missing.kashflow_value.startswith(f"{money(in_period[deleted]['GrossAmount']):,}")
     [amount] = reasons["different_amount"]
-    expected = money(in_period[changed]["NetAmount"])  # the sandbox AX charges no tax: it carries the net amount
+    expected = money(in_period[changed]["GrossAmount"])  # AX computes the VAT from the lines' tax groups: gross
     assert (amount.source_id, amount.target_id, amount.resyncable) == (changed, bound[changed], False)
     assert amount.kashflow_value.startswith(f"{expected:,}") and amount.erp_value.startswith(
         f"{expected + Decimal('10.00'):,}")
@@ -159,6 +159,9 @@ def test_ax_mismatches_are_found_record_by_record_and_resync_repairs_the_missing
     assert len(reposted) == 1 and reposted[0]["POSTED"] == 1
     lines = store.query("SELECT * FROM CUSTINVOICELINE WHERE PARENTRECID = ?", (reposted[0]["RECID"],))
     assert sum(money(line["AMOUNTCUR"]) for line in lines) == money(in_period[deleted]["NetAmount"])
+    posted_jour = store.one("SELECT * FROM CUSTINVOICEJOUR WHERE INVOICEID = ?", (reposted[0]["INVOICEID"],))
+    assert (money(posted_jour["SUMTAX"]), money(posted_jour["INVOICEAMOUNT"])) == (
+        money(in_period[deleted]["VATAmount"]), money(in_period[deleted]["GrossAmount"]))
     assert Binding.objects.get(source_id=deleted).external_id == str(reposted[0]["RECID"])
     assert run_inline(flow).records_posted == 0  # a second run changes nothing
 
@@ -245,10 +248,12 @@ def test_the_daily_tick_queues_one_run_per_flow_and_day(invoice_flow):
     assert services.schedule_due(now=early) == []
     at = datetime(2026, 3, 4, 2, 5, tzinfo=UTC)
     first = services.schedule_due(now=at)
-    assert len(first) == 1
+    # One run per reconcilable flow the pair has switched on: the invoices and the payments.
+    runs = ReconciliationRun.objects.filter(pk__in=first)
+    assert sorted(runs.values_list("flow__key", flat=True)) == ["kashflow_invoices_to_ax", "kashflow_payments_to_ax"]
     assert services.schedule_due(now=at + timedelta(minutes=1)) == []
-    run = ReconciliationRun.objects.get(pk=first[0])
-    assert (run.trigger, run.schedule_day, run.period_end, run.status) == (
-        "schedule", date(2026, 3, 4), date(2026, 3, 4), "queued")
-    assert run.period_start == date(2026, 3, 4) - timedelta(days=30)
-    assert len(services.schedule_due(now=at + timedelta(days=1))) == 1
+    for run in runs:
+        assert (run.trigger, run.schedule_day, run.period_end, run.status) == (
+            "schedule", date(2026, 3, 4), date(2026, 3, 4), "queued")
+        assert run.period_start == date(2026, 3, 4) - timedelta(days=30)
+    assert len(services.schedule_due(now=at + timedelta(days=1))) == 2
