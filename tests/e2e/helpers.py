@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from integrations.sage100.sandbox.schema import open_readonly
 from integrations.sync.models import SyncRun
 from integrations.sync.services import flow_run_request
 
@@ -32,3 +33,13 @@ def paid_numbers(store) -> set[str]:
 def ax_invoices(ax_store) -> Counter:
     """AX free-text invoices per Kashflow number (CustomerRef)."""
     return Counter(str(row["CUSTOMERREF"]) for row in ax_store.free_text_invoices())
+
+
+def sage_rows(sage_sandbox, sql: str, params=()) -> list[dict]:
+    """Rows of the Sage sandbox's company file, read-only, as dicts (what an ODBC report would show)."""
+    conn = open_readonly(sage_sandbox.company_db)
+    conn.row_factory = lambda cursor, row: {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()

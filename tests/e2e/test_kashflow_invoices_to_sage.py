@@ -12,21 +12,11 @@ from decimal import Decimal
 import pytest
 
 from integrations.sage100.sandbox.abc import ACCOUNT_KEYS
-from integrations.sage100.sandbox.schema import open_readonly
 from integrations.sync import pipeline
 from integrations.sync.models import Binding, SyncRecord, SyncRun
 from mapping.defaults import KASHFLOW_TO_SAGE_GL
 from mapping.versions import publish, published_version
-from tests.e2e.helpers import WorkerDied, paid_numbers, run_inline
-
-
-def sage_rows(sage_sandbox, sql: str, params=()) -> list[dict]:
-    conn = open_readonly(sage_sandbox.company_db)
-    conn.row_factory = lambda cursor, row: {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+from tests.e2e.helpers import WorkerDied, paid_numbers, run_inline, sage_rows
 
 
 def posted_from_kashflow(sage_sandbox) -> Counter:

@@ -184,7 +184,7 @@ def test_order_to_cash(pair):
             # Each line carries the sales tax groups of its VAT rate: AX computes the order's VAT on posting.
             assert all(line["TAXGROUP"] and line["TAXITEMGROUP"] for line in header["lines"])
         else:
-            from tests.e2e.test_kashflow_invoices_to_sage import sage_rows
+            from tests.e2e.helpers import sage_rows
 
             rows = sage_rows(pair.erp_db, "SELECT * FROM AR_InvoiceHistoryHeader WHERE Comment = ?",
                              (f"Kashflow invoice {number}",))
@@ -230,7 +230,7 @@ def erp_on_hand(pair, item: str) -> Decimal:
         value = pair.erp.store.scalar("SELECT SUM(PHYSICALINVENT) FROM INVENTSUM WHERE DATAAREAID = ? AND "
                                       "ITEMID = ? AND CLOSED = 0", (AX_COMPANY, item))
         return Decimal(str(value or 0))
-    from tests.e2e.test_kashflow_invoices_to_sage import sage_rows
+    from tests.e2e.helpers import sage_rows
 
     rows = sage_rows(pair.erp_db, "SELECT QuantityOnHand FROM IM_ItemWarehouse WHERE ItemCode = ?", (item,))
     return sum((Decimal(str(r["QuantityOnHand"])) for r in rows), Decimal(0))
@@ -287,7 +287,7 @@ def sage_ships(pair, product: dict, shipped: int, number: int) -> None:
     from itertools import count
 
     from integrations.sage100.agent.backends.emulated.db import CompanyDb
-    from tests.e2e.test_kashflow_invoices_to_sage import sage_rows
+    from tests.e2e.helpers import sage_rows
 
     kf = pair.kashflow.store
     ticks = count(1)

@@ -14,13 +14,13 @@ from decimal import Decimal
 import pytest
 
 from integrations.kashflow.sandbox.parties import CUSTOMER, SUPPLIER
-from integrations.sage100.sandbox.schema import connect, open_readonly
+from integrations.sage100.sandbox.schema import connect
 from integrations.sage100.values import decimal_hours
 from integrations.sync import pipeline
 from integrations.sync.models import Binding, FlowCursor, SyncRecord, SyncRun
 from mapping.defaults import SAGE_TO_KASHFLOW_NOMINAL
 from mapping.versions import publish, published_version
-from tests.e2e.helpers import WorkerDied, run_inline
+from tests.e2e.helpers import WorkerDied, run_inline, sage_rows
 
 
 @pytest.fixture
@@ -31,13 +31,6 @@ def sage_flows(tenant, sage_pair, sage_kashflow_sandbox, sage_sandbox):
     return {f.key: f for f in connect_sandbox(instance_id=sage_pair.id, fields=sage_pair.fields).flows}
 
 
-def sage_rows(sage_sandbox, sql: str, params=()) -> list[dict]:
-    conn = open_readonly(sage_sandbox.company_db)
-    conn.row_factory = lambda cursor, row: {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def sage_update(sage_sandbox, table: str, keys: dict, values: dict) -> None:

@@ -13,22 +13,14 @@ import pytest
 
 from integrations.kashflow.sandbox.documents import INVOICE, PURCHASE
 from integrations.sage100.sandbox.abc import ACCOUNT_KEYS
-from integrations.sage100.sandbox.schema import open_readonly
 from integrations.sync.models import SyncRecord, SyncRun
 from mapping.defaults import KASHFLOW_TO_SAGE_LEDGER, SAGE_PURCHASE_TAX_ACCOUNT
 from mapping.versions import publish, published_version
-from tests.e2e.helpers import run_inline
+from tests.e2e.helpers import run_inline, sage_rows
 
 CENT = Decimal("0.01")
 
 
-def sage_rows(sage_sandbox, sql: str, params=()) -> list[dict]:
-    conn = open_readonly(sage_sandbox.company_db)
-    conn.row_factory = lambda cursor, row: {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def money(value) -> Decimal:
