@@ -52,8 +52,12 @@ DEMO_INSTANCE = DEMOS[0].instance
 
 
 def demo_sandbox(hub: SandboxHub, demo: DemoCompany = DEMOS[0], *, invoices: int, reset: bool) -> None:
-    """Create the demo's sandbox instance once (Kashflow + its ERP), or again with ``reset``."""
+    """Create the demo's sandbox instance once (Kashflow + its ERP), or again with ``reset``; an instance an older
+    Ledgerbridge created in a format this one cannot serve is seeded again (same credentials)."""
     if hub.exists(demo.instance):
+        if hub.get(demo.instance).outdated:
+            hub.reseed(demo.instance, size=invoices)
+            return
         if not reset:
             return
         hub.delete(demo.instance)

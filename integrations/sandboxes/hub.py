@@ -43,6 +43,12 @@ def load_systems() -> dict[str, SandboxSystem]:
     return {"kashflow": KASHFLOW, "dynamics_ax": AX, "sage100": SAGE}
 
 
+# The shape of what a sandbox instance stores. Raise it when a system's schema or seed changes in a way an instance
+# created before cannot serve (e.g. the AX sales tax tables); older instances then say they are outdated, and the
+# demo re-seeds its own.
+DATA_FORMAT = 2
+
+
 @dataclass
 class Instance:
     id: str
@@ -53,6 +59,11 @@ class Instance:
     tenant: str = ""
     created_at: str = ""
     seeded_in_s: dict[str, float] = field(default_factory=dict)
+    data_format: int = 1  # instances written before the field existed are format 1
+
+    @property
+    def outdated(self) -> bool:
+        return self.data_format < DATA_FORMAT
 
     @property
     def systems(self) -> tuple[str, str]:
@@ -126,7 +137,8 @@ class SandboxHub:
         try:
             instance = Instance(id=instance_id, erp=erp, size=invoices,
                                 rng_seed=secrets.randbelow(2**31) if rng_seed is None else int(rng_seed),
-                                label=label, tenant=tenant, created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                                label=label, tenant=tenant, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                                data_format=DATA_FORMAT)
             folder = self.folder(instance_id)
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
@@ -171,6 +183,7 @@ class SandboxHub:
             if size is not None:
                 instance.size = self._size(size)
             self._seed(instance, self.credentials(instance_id))
+            instance.data_format = DATA_FORMAT
             (self.folder(instance_id) / "instance.json").write_text(json.dumps(asdict(instance), indent=2))
             return instance
 

@@ -202,3 +202,19 @@ def test_control_api_refuses_anything_but_loopback(tmp_path, systems):
                "HTTP_AUTHORIZATION": "Bearer t0ken", "wsgi.input": None, "SERVER_NAME": "x", "SERVER_PORT": "1"}
     assert app.handle(Request.from_environ(environ)).status == 403
     assert app.handle(Request.from_environ(environ | {"REMOTE_ADDR": "::1"})).status == 200
+
+
+def test_instances_of_an_older_format_say_so_and_reseeding_brings_them_up_to_date(tmp_path):
+    import json
+
+    from integrations.sandboxes.hub import DATA_FORMAT, SandboxHub
+
+    hub = SandboxHub(tmp_path)
+    instance = hub.create(erp="sage100", size=20, instance_id="old-one", rng_seed=1)
+    assert instance.data_format == DATA_FORMAT and not hub.get("old-one").outdated
+    meta = hub.folder("old-one") / "instance.json"
+    data = json.loads(meta.read_text())
+    del data["data_format"]  # written before the field existed
+    meta.write_text(json.dumps(data))
+    assert hub.get("old-one").outdated
+    assert not hub.reseed("old-one").outdated and not hub.get("old-one").outdated
