@@ -51,23 +51,26 @@ DEMO_OWNER = DEMOS[0].owner
 DEMO_INSTANCE = DEMOS[0].instance
 
 
-def demo_sandbox(hub: SandboxHub, demo: DemoCompany = DEMOS[0], *, invoices: int, reset: bool) -> None:
+def demo_sandbox(hub: SandboxHub, demo: DemoCompany = DEMOS[0], *, invoices: int, reset: bool) -> bool:
     """Create the demo's sandbox instance once (Kashflow + its ERP), or again with ``reset``; an instance an older
-    Ledgerbridge created in a format this one cannot serve is seeded again (same credentials)."""
+    Ledgerbridge created in a format this one cannot serve is seeded again (same credentials). True when the
+    instance's data is new (the tenant's flows must forget the old data)."""
     if hub.exists(demo.instance):
         if hub.get(demo.instance).outdated:
             hub.reseed(demo.instance, size=invoices)
-            return
+            return True
         if not reset:
-            return
+            return False
         hub.delete(demo.instance)
     hub.create(erp=demo.erp, size=invoices, instance_id=demo.instance, tenant=demo.subdomain, label=demo.company,
                rng_seed=demo.rng_seed)
+    return True
 
 
-def demo_tenant_setup(demo: DemoCompany = DEMOS[0], *, password: str, connection_fields: dict) -> Tenant:
+def demo_tenant_setup(demo: DemoCompany = DEMOS[0], *, password: str, connection_fields: dict,
+                      fresh_data: bool = False) -> Tenant:
     """Create (once) the demo tenant and point its sandbox connections at the demo instance."""
-    from integrations.sync.sandbox_setup import connect_sandbox
+    from integrations.sync.sandbox_setup import connect_sandbox, forget_sandbox_history
 
     connection.set_schema_to_public()
     tenant = Tenant.objects.filter(schema_name=demo.schema_name).first()
@@ -81,6 +84,8 @@ def demo_tenant_setup(demo: DemoCompany = DEMOS[0], *, password: str, connection
         if owner and not owner.check_password(password):
             owner.set_password(password)
             owner.save(update_fields=["password"])
+        if fresh_data:
+            forget_sandbox_history(demo.instance)
         flows = connect_sandbox(instance_id=demo.instance, fields=connection_fields).flows
         if demo.summarised:
             use_summarised_posting(flows)

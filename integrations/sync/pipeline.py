@@ -582,6 +582,9 @@ class Pipeline:
 
     def bind(self, records: list[SyncRecord], ids: list[str], digests: dict[str, Candidate]) -> None:
         """Bindings, record status, auto-resolution and source digests in one commit."""
+        records, ids = self._unclaimed_targets(records, ids, digests)
+        if not records:
+            return
         now = timezone.now()
         with transaction.atomic():
             rows = [(self.flow.target_id, r.entity, self.flow.source_id, r.source_id, str(external_id),
@@ -622,6 +625,39 @@ class Pipeline:
             self.settle_digests([digests[r.source_id] for r in records if r.source_id in digests])
         self._unsettled = self._unsettled - {r.source_id for r in records}
         self.recorder.count("posted", len(records))
+
+    def _unclaimed_targets(self, records: list[SyncRecord], ids: list, digests: dict[str, Candidate]
+                           ) -> tuple[list[SyncRecord], list]:
+        """Records whose target object is not already bound to another source record; the others fail.
+
+        A target object belongs to one source record. When the target answers with an object already linked to a
+        different source (two sources mapped onto one ERP account, a sandbox reset behind the tenant's back), the
+        record goes to the inbox naming both, instead of the binding silently moving or the run crashing."""
+        external = {str(i) for i in ids}
+        taken = {external_id: source_id if source_connection == self.flow.source_id else f"{source_id} (another "
+                                                                                              "connection)"
+                 for external_id, source_connection, source_id in Binding.objects.filter(
+                     connection_id=self.flow.target_id, entity=self.spec.entity, external_id__in=external,
+                 ).values_list("external_id", "source_connection_id", "source_id")}
+        seen: dict[str, str] = {}
+        keep, keep_ids = [], []
+        for record, external_id in zip(records, ids, strict=True):
+            owner = seen.get(str(external_id)) or taken.get(str(external_id))
+            if owner is None or owner == record.source_id:
+                seen[str(external_id)] = record.source_id
+                keep.append(record)
+                keep_ids.append(external_id)
+                continue
+            error = TargetValidationError(
+                f"{self.flow.target.name} answered with {self.spec.entity} {external_id}, which is already linked to "
+                f"source record {owner}; the two source records may be duplicates, or mapped onto one target.",
+                system="Ledgerbridge", code="binding_conflict",
+                payload={"external_id": str(external_id), "linked_to": owner})
+            with transaction.atomic():
+                self._fail(record, error)
+                self.settle_digests([digests[record.source_id]] if record.source_id in digests else [])
+            self.recorder.count("failed")
+        return keep, keep_ids
 
     # ------------------------------------------------------------------ helpers
 

@@ -77,6 +77,29 @@ def _switch_off_mixed_flows(instance_id: str) -> None:
             flow.save(update_fields=["enabled"])
 
 
+@transaction.atomic
+def forget_sandbox_history(instance_id: str) -> dict[str, int]:
+    """After a sandbox instance's data is thrown away and seeded again, forget what the tenant's flows knew about
+    the old data: records, bindings, cursors, listing digests and summary journals of the flows between its
+    connections. Otherwise new records that happen to reuse old numbers would be taken for ones already posted.
+    Runs, audit entries and reconciliation reports stay as history."""
+    from integrations.sync.models import Binding, FlowCursor, SourceState, SyncRecord
+    from integrations.sync.summary_models import SummaryJournal, SummarySource
+
+    connections = [c.pk for c in Connection.objects.filter(is_sandbox=True)
+                   if c.settings.get("sandbox_instance") == instance_id]
+    flows = Flow.objects.filter(source_id__in=connections, target_id__in=connections)
+    counts = {
+        "records": SyncRecord.objects.filter(flow__in=flows).delete()[0],
+        "bindings": Binding.objects.filter(connection_id__in=connections).delete()[0],
+        "cursors": FlowCursor.objects.filter(flow__in=flows).delete()[0],
+        "digests": SourceState.objects.filter(flow__in=flows).delete()[0],
+        "summary_sources": SummarySource.objects.filter(flow__in=flows).delete()[0],
+        "summary_journals": SummaryJournal.objects.filter(flow__in=flows).delete()[0],
+    }
+    return counts
+
+
 def sandbox_instance_ids() -> list[str]:
     ids = {c.settings.get("sandbox_instance") for c in Connection.objects.filter(is_sandbox=True)}
     return sorted(i for i in ids if i)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from integrations.sandboxes import ControlClient, SandboxUnavailable
 from integrations.sync.models import Connection
-from integrations.sync.sandbox_setup import connect_sandbox, sandbox_instance_ids
+from integrations.sync.sandbox_setup import connect_sandbox, forget_sandbox_history, sandbox_instance_ids
 from integrations.sync.services import connection_test
 from portal.accounts.audit import audit
 from portal.accounts.models import Role
@@ -103,8 +103,10 @@ def sandbox_reseed(request, instance_id: str):
     except SandboxUnavailable as exc:
         messages.error(request, f"Could not reset the sandbox ({exc}).")
         return redirect("sandbox")
-    audit(request.user, "sandbox.reseeded", None, {"instance": instance_id}, label=f"sandbox {instance_id}")
-    messages.success(request, "Sandbox data reset to a fresh seed.")
+    forgotten = forget_sandbox_history(instance_id)
+    audit(request.user, "sandbox.reseeded", None, {"instance": instance_id, "forgotten": forgotten},
+          label=f"sandbox {instance_id}")
+    messages.success(request, "Sandbox data reset to a fresh seed; the flows start over with it.")
     return redirect("sandbox")
 
 

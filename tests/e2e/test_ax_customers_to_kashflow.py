@@ -175,3 +175,27 @@ def test_a_worker_killed_at_send_resumes_without_duplicates(customer_flow, ax_sa
     assert Binding.objects.get(source_id="C-NEW2").external_id == "C-NEW2"
     assert_every_ax_customer_in_kashflow_once(ax_sandbox, kashflow_sandbox)
     assert run_inline(customer_flow).target_calls == 0
+
+
+def test_a_target_already_linked_to_another_source_goes_to_the_inbox_not_a_crash(customer_flow, ax_sandbox):
+    """The target answers with an object another source record owns (two sources mapped onto one target, or a
+    sandbox reset behind the tenant's back): that record fails naming both, the rest of the run carries on."""
+    from integrations.sync.models import Binding, SyncRecord, SyncRun
+
+    accounts = sorted(ax_customers(ax_sandbox.store))
+    first = run_inline(customer_flow)
+    assert first.status == SyncRun.Status.SUCCEEDED, first.message
+    victim = Binding.objects.get(connection=customer_flow.target, entity="customer", source_id=accounts[0])
+    Binding.objects.filter(pk=victim.pk).update(source_id="SOMEONE-ELSE")
+    SyncRecord.objects.filter(flow=customer_flow).delete()  # forget what was posted: everything is sent again
+    from integrations.sync.models import FlowCursor, SourceState
+
+    FlowCursor.objects.filter(flow=customer_flow).delete()
+    SourceState.objects.filter(flow=customer_flow).delete()
+
+    again = run_inline(customer_flow)
+    assert again.status == SyncRun.Status.PARTIAL, again.message
+    failed = SyncRecord.objects.get(flow=customer_flow, status="failed")
+    assert failed.source_id == accounts[0] and failed.error_code == "binding_conflict"
+    assert "SOMEONE-ELSE" in failed.last_error
+    assert again.records_failed == 1

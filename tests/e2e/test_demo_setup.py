@@ -28,3 +28,17 @@ def test_summarised_company_posts_by_journal_instead_of_by_invoice(tenant, ax_pa
     assert "kashflow_summary_to_ax" in on
     assert not on & set(FLOWS["kashflow_summary_to_ax"].excludes)
     assert {"ax_customers_to_kashflow", "ax_stock_to_kashflow"} <= on  # the rest of the pair stays on
+
+
+def test_after_a_reseed_the_flows_forget_the_old_data(tenant, ax_pair):
+    from integrations.sync.models import Binding, FlowCursor, SyncRecord
+    from integrations.sync.sandbox_setup import forget_sandbox_history
+    from tests.e2e.helpers import run_inline
+
+    flows = {f.key: f for f in connect_sandbox(instance_id=ax_pair.id, fields=ax_pair.fields).flows}
+    assert run_inline(flows["ax_customers_to_kashflow"]).records_posted
+    assert SyncRecord.objects.exists() and Binding.objects.exists() and FlowCursor.objects.exists()
+    forgotten = forget_sandbox_history(ax_pair.id)
+    assert forgotten["records"] and forgotten["bindings"]
+    assert not SyncRecord.objects.exists() and not Binding.objects.exists() and not FlowCursor.objects.exists()
+    assert forget_sandbox_history("some-other-instance") == {k: 0 for k in forgotten}

@@ -58,9 +58,10 @@ class Command(BaseCommand):
         root_urls = {name: f"http://127.0.0.1:{p}" for name, p in sandbox_ports.items() if name != "control"}
         tenants, kashflow_fields = [], []
         for demo in DEMOS:
-            demo_sandbox(hub, demo, invoices=invoices, reset=reset_sandboxes)
+            fresh = demo_sandbox(hub, demo, invoices=invoices, reset=reset_sandboxes)
             fields = hub.connection_fields(demo.instance, root_urls)
-            tenants.append(demo_tenant_setup(demo, password=state["password"], connection_fields=fields))
+            tenants.append(demo_tenant_setup(demo, password=state["password"], connection_fields=fields,
+                                             fresh_data=fresh))
             kashflow_fields.append(fields["kashflow"])
         _ensure_staff(state["password"])
         if no_serve:
