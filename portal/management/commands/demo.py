@@ -56,12 +56,14 @@ class Command(BaseCommand):
         self.stdout.write("Preparing the sandbox systems…")
         hub = SandboxHub(settings.SANDBOX_ROOT)
         root_urls = {name: f"http://127.0.0.1:{p}" for name, p in sandbox_ports.items() if name != "control"}
-        tenants, kashflow_fields = [], []
+        tenants, kashflow_fields, fresh_tenants = [], [], set()
         for demo in DEMOS:
             fresh = demo_sandbox(hub, demo, invoices=invoices, reset=reset_sandboxes)
             fields = hub.connection_fields(demo.instance, root_urls)
             tenants.append(demo_tenant_setup(demo, password=state["password"], connection_fields=fields,
                                              fresh_data=fresh))
+            if fresh:
+                fresh_tenants.add(tenants[-1].schema_name)
             kashflow_fields.append(fields["kashflow"])
         _ensure_staff(state["password"])
         if no_serve:
@@ -77,7 +79,7 @@ class Command(BaseCommand):
             children.append(_spawn([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]))
             _wait_for_port(port, timeout=60)
             for tenant in tenants:
-                self._first_sync(tenant.schema_name)
+                self._first_sync(tenant.schema_name, everything=tenant.schema_name in fresh_tenants)
             self._banner(port, state, activity_seconds)
             activity = [SandboxActivity(fields, seed=n) for n, fields in enumerate(kashflow_fields, start=1)]
             next_activity = time.monotonic() + activity_seconds
@@ -109,13 +111,14 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
 
-    def _first_sync(self, schema: str) -> None:
+    def _first_sync(self, schema: str, *, everything: bool = False) -> None:
+        """A first run of each flow that never ran (of every flow when the sandbox data is new)."""
         from integrations.sync.models import Flow, SyncRun
         from integrations.sync.services import flow_run_request
 
         with schema_context(schema):
             for flow in Flow.objects.filter(enabled=True):
-                if not flow.runs.exists():
+                if everything or not flow.runs.exists():
                     flow_run_request(flow=flow, trigger=SyncRun.Trigger.MANUAL)
 
     def _banner(self, port: int, state: dict, activity_seconds: int) -> None:
