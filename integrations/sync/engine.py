@@ -51,7 +51,8 @@ def advisory_lock(key: str) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
 
 
-WAITING_CODES = frozenset({"awaiting_invoice"})  # error codes meaning "waits for another record", see RunRecorder
+# Error codes meaning "waits for another record to reach the target first" (see RunRecorder.retry_later).
+WAITING_CODES = frozenset({"awaiting_invoice", "awaiting_dependency"})
 
 
 @dataclass

@@ -159,6 +159,11 @@ class RecordFlow(ABC):
     def next_cursor(self, cursor: dict[str, Any], scan: Scan) -> dict[str, Any]:
         return cursor
 
+    def waits_for(self, error: ConnectorError, record: SyncRecord) -> str:
+        """Why a record the target refused is expected to go through later without anyone fixing it (e.g. its
+        customer is being created by another flow), or "" when the refusal is an error for the inbox."""
+        return ""
+
 
 class Pipeline:
     def __init__(self, flow: Flow, recorder: RunRecorder, spec_class: type[RecordFlow]) -> None:
@@ -575,6 +580,14 @@ class Pipeline:
                 self.send([item], digests=digests, wait=True)
             return
         record = records[0]
+        waiting = self.spec.waits_for(error, record)
+        if waiting:  # nothing was created: the record stays queued and is tried again by the next run
+            SyncRecord.objects.filter(pk=record.pk).update(
+                status=SyncRecord.Status.PENDING, last_error=waiting[:2000], error_kind=error.kind,
+                error_code="awaiting_dependency", lease_run=None, lease_until=None, updated_at=timezone.now())
+            self.recorder.retry_later(1, waiting, "awaiting_dependency")
+            self._unsettled = self._unsettled | {record.source_id}
+            return
         with transaction.atomic():
             self._fail(record, error)
             self.settle_digests([digests[record.source_id]] if record.source_id in digests else [])

@@ -81,9 +81,10 @@ def _switch_off_mixed_flows(instance_id: str) -> None:
 def forget_sandbox_history(instance_id: str) -> dict[str, int]:
     """After a sandbox instance's data is thrown away and seeded again, forget what the tenant's flows knew about
     the old data: records, bindings, cursors, listing digests and summary journals of the flows between its
-    connections. Otherwise new records that happen to reuse old numbers would be taken for ones already posted.
-    Runs, audit entries and reconciliation reports stay as history."""
-    from integrations.sync.models import Binding, FlowCursor, SourceState, SyncRecord
+    connections, and the webhook deliveries (web shop orders) received for it. Otherwise new records that happen
+    to reuse old numbers would be taken for ones already posted. Runs, audit entries and reconciliation reports
+    stay as history."""
+    from integrations.sync.models import Binding, FlowCursor, InboundWebhook, SourceState, SyncRecord
     from integrations.sync.summary_models import SummaryJournal, SummarySource
 
     connections = [c.pk for c in Connection.objects.filter(is_sandbox=True)
@@ -96,6 +97,8 @@ def forget_sandbox_history(instance_id: str) -> dict[str, int]:
         "digests": SourceState.objects.filter(flow__in=flows).delete()[0],
         "summary_sources": SummarySource.objects.filter(flow__in=flows).delete()[0],
         "summary_journals": SummaryJournal.objects.filter(flow__in=flows).delete()[0],
+        # Web shop orders received for the old data were applied to it; replaying them would re-create them.
+        "webhook_deliveries": InboundWebhook.objects.filter(endpoint__connection_id__in=connections).delete()[0],
     }
     return counts
 

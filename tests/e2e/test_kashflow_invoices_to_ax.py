@@ -175,3 +175,49 @@ def test_an_unmapped_vat_rate_fails_the_record_with_a_clear_reason(invoice_flow,
     failed = SyncRecord.objects.filter(status="failed")
     assert failed.count() == run.records_failed > 0 and run.status == SyncRun.Status.PARTIAL
     assert all("VAT rate 20" in r.last_error and r.error_code == "mapping_missing" for r in failed)
+
+
+def _new_customer_with_a_paid_invoice(store, code: str) -> int:
+    template = store.get_invoice(1)
+    store.create_customer({"Code": code, "Name": f"{code} Trading Ltd",
+                           "Addresses": [{"Line1": "1 Quay St", "Line2": "Bristol", "PostCode": "BS1 4DJ",
+                                          "CountryCode": "GB"}]})
+    created = store.create_invoice({
+        "CustomerCode": code, "IssuedDate": template["IssuedDate"], "DueDate": template["DueDate"],
+        "LineItems": [{"Description": "Banner", "Quantity": "1", "Rate": "100", "VATLevel": "20",
+                       "NominalCode": template["LineItems"][0]["NominalCode"]}],
+        "PaymentLines": [{"Date": template["IssuedDate"], "Amount": "120", "Method": 1, "AccountId": 1}]})
+    return int(created["Number"])
+
+
+def test_an_invoice_for_a_customer_ax_is_still_creating_waits_instead_of_failing(invoice_flow, kashflow_sandbox,
+                                                                                   ax_sandbox):
+    from integrations.sync.models import Flow
+
+    number = _new_customer_with_a_paid_invoice(kashflow_sandbox.store, "NEWCO1")
+    first = run_inline(invoice_flow)  # before kashflow_customers_to_ax has created NEWCO1 in AX
+    assert first.status == SyncRun.Status.SUCCEEDED, first.message
+    assert "wait for a record they depend on" in first.message
+    waiting = SyncRecord.objects.get(flow=invoice_flow, source_id=str(number))
+    assert (waiting.status, waiting.error_code) == ("pending", "awaiting_dependency")
+    assert "NEWCO1" in waiting.last_error
+
+    customers = Flow.objects.get(key="kashflow_customers_to_ax")
+    assert run_inline(customers).status == SyncRun.Status.SUCCEEDED
+    second = run_inline(invoice_flow)
+    assert second.status == SyncRun.Status.SUCCEEDED, second.message
+    waiting.refresh_from_db()
+    assert waiting.status == "posted"
+    [header] = [h for h in ax_sandbox.store.free_text_invoices() if str(h["CUSTOMERREF"]) == str(number)]
+    assert header["ORDERACCOUNT"] == "NEWCO1"
+
+
+def test_without_the_customer_flow_an_unknown_customer_is_an_inbox_error(invoice_flow, kashflow_sandbox):
+    from integrations.sync.models import Flow
+
+    Flow.objects.filter(key="kashflow_customers_to_ax").update(enabled=False)
+    number = _new_customer_with_a_paid_invoice(kashflow_sandbox.store, "NEWCO2")
+    run = run_inline(invoice_flow)
+    assert run.status == SyncRun.Status.PARTIAL
+    failed = SyncRecord.objects.get(flow=invoice_flow, source_id=str(number))
+    assert failed.status == "failed" and failed.error_code == "RelatedRecordNotFound"

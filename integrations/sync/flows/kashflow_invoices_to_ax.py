@@ -116,6 +116,22 @@ class KashflowInvoicesToAx(KashflowInvoiceSource):
     def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str]:
         return self.ax.create_free_text_invoices(documents, message_id=message_id)
 
+    def waits_for(self, error, record: SyncRecord) -> str:
+        """An invoice for a customer AX does not have yet, while ``kashflow_customers_to_ax`` is on: that flow
+        creates the customer (a new Kashflow customer and its first invoice often arrive together), so the invoice
+        waits for it instead of going to the inbox."""
+        header = ((record.target_payload or {}).get("CustInvoiceTable") or [{}])[0]
+        account = str(header.get("OrderAccount") or "")
+        if error.code != "RelatedRecordNotFound" or not account or f"'{account}'" not in str(error):
+            return ""
+        from integrations.sync.models import Flow
+
+        if not Flow.objects.filter(key="kashflow_customers_to_ax", enabled=True, target_id=self.flow.target_id
+                                   ).exists():
+            return ""
+        return (f"AX has no customer {account} yet; the invoice waits for kashflow_customers_to_ax to create it "
+                f"(AX said: {error})")
+
     def find_existing(self, record: SyncRecord) -> str | None:
         header = ((record.target_payload or {}).get("CustInvoiceTable") or [{}])[0]
         keys = self.ax.find_free_text_invoice_keys(customer_ref=str(record.payload.get("number") or ""),
