@@ -533,6 +533,8 @@ class Pipeline:
                     self.recorder.retry_later(1, str(error), error.code or "")
                     self._unsettled = self._unsettled | {record.source_id}
                     continue  # stays in the outbox: re-sent under the same key, which the target recognises
+                if self._waits(record, error):
+                    continue
                 with transaction.atomic():
                     SyncRecord.objects.filter(pk=record.pk).update(message_id="")
                     self._fail(record, error)
@@ -580,18 +582,26 @@ class Pipeline:
                 self.send([item], digests=digests, wait=True)
             return
         record = records[0]
-        waiting = self.spec.waits_for(error, record)
-        if waiting:  # nothing was created: the record stays queued and is tried again by the next run
-            SyncRecord.objects.filter(pk=record.pk).update(
-                status=SyncRecord.Status.PENDING, last_error=waiting[:2000], error_kind=error.kind,
-                error_code="awaiting_dependency", lease_run=None, lease_until=None, updated_at=timezone.now())
-            self.recorder.retry_later(1, waiting, "awaiting_dependency")
-            self._unsettled = self._unsettled | {record.source_id}
+        if self._waits(record, error):
             return
         with transaction.atomic():
             self._fail(record, error)
             self.settle_digests([digests[record.source_id]] if record.source_id in digests else [])
         self.recorder.count("failed")
+
+    def _waits(self, record: SyncRecord, error: ConnectorError) -> bool:
+        """A refusal the flow expects to clear by itself (``RecordFlow.waits_for``): nothing was created, so the
+        record goes back to the queue (no message) and the next run tries it again; not an inbox error."""
+        waiting = self.spec.waits_for(error, record)
+        if not waiting:
+            return False
+        SyncRecord.objects.filter(pk=record.pk).update(
+            status=SyncRecord.Status.PENDING, message_id="", last_error=waiting[:2000], error_kind=error.kind,
+            error_code="awaiting_dependency", lease_run=None, lease_until=None, updated_at=timezone.now())
+        record.message_id = ""
+        self.recorder.retry_later(1, waiting, "awaiting_dependency")
+        self._unsettled = self._unsettled | {record.source_id}
+        return True
 
     def bind(self, records: list[SyncRecord], ids: list[str], digests: dict[str, Candidate]) -> None:
         """Bindings, record status, auto-resolution and source digests in one commit."""

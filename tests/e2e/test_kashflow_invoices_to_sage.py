@@ -140,3 +140,25 @@ def test_boi_errors_on_some_operations_end_with_every_invoice_posted_once(small_
     assert second.records_posted == waiting.model.objects.filter(status="posted").count() - first.records_posted
     assert_each_paid_invoice_posted_once(sage_kashflow_sandbox, sage_sandbox)
     assert run_inline(small_batches).records_posted == 0
+
+
+def test_an_invoice_for_a_customer_sage_is_still_creating_waits_then_posts(sage_invoice_flow, sage_kashflow_sandbox,
+                                                                           sage_sandbox):
+    from integrations.sync.models import Flow
+    from tests.e2e.test_kashflow_invoices_to_ax import _new_customer_with_a_paid_invoice
+
+    number = _new_customer_with_a_paid_invoice(sage_kashflow_sandbox.store, "NEWCO")
+    first = run_inline(sage_invoice_flow)  # kashflow_customers_to_sage has not created 01-NEWCO yet
+    assert first.status == SyncRun.Status.SUCCEEDED, first.message
+    waiting = SyncRecord.objects.get(flow=sage_invoice_flow, source_id=str(number))
+    assert (waiting.status, waiting.error_code, waiting.message_id) == ("pending", "awaiting_dependency", "")
+    assert "01-NEWCO" in waiting.last_error
+
+    assert run_inline(Flow.objects.get(key="kashflow_customers_to_sage")).status == SyncRun.Status.SUCCEEDED
+    second = run_inline(sage_invoice_flow)
+    assert second.status == SyncRun.Status.SUCCEEDED, second.message
+    waiting.refresh_from_db()
+    assert waiting.status == "posted" and waiting.target_id.startswith("01-NEWCO-")
+    rows = sage_rows(sage_sandbox, "SELECT * FROM AR_InvoiceHistoryHeader WHERE Comment = ?",
+                     (f"Kashflow invoice {number}",))
+    assert len(rows) == 1 and rows[0]["CustomerNo"] == "NEWCO"

@@ -178,6 +178,23 @@ class KashflowInvoicesToSage(KashflowInvoiceSource):
         return [result.error() or target_id(document, result.record_key)
                 for document, result in zip(documents, results, strict=True)]
 
+    def waits_for(self, error: ConnectorError, record: SyncRecord) -> str:
+        """An invoice for a customer Sage does not have yet, while ``kashflow_customers_to_sage`` is on: that flow
+        creates the customer (a new Kashflow customer and its first invoice often arrive together), so the invoice
+        waits for it instead of going to the inbox. The agent keeps no answer for a failed key, so the same
+        operation key is simply sent again."""
+        fields = (record.target_payload or {}).get("fields") or {}
+        customer = f"{fields.get('ARDivisionNo', '')}-{fields.get('CustomerNo', '')}"
+        if error.code != "not_on_file" or f"Customer {customer} is not on file" not in str(error):
+            return ""
+        from integrations.sync.models import Flow
+
+        if not Flow.objects.filter(key="kashflow_customers_to_sage", enabled=True,
+                                   target_id=self.flow.target_id).exists():
+            return ""
+        return (f"Sage 100 has no customer {customer} yet; the invoice waits for kashflow_customers_to_sage to "
+                f"create it (Sage said: {error})")
+
     def find_existing(self, record: SyncRecord) -> str | None:
         document = record.target_payload or {}
         key = document.get("key")
