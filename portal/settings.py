@@ -197,6 +197,9 @@ else:
 
 # Sync engine: first backoff step of the retry policy and first breaker cool-down (tests shrink both).
 SYNC_RETRY_BASE_SECONDS = float(os.environ.get("LEDGERBRIDGE_RETRY_BASE", "0.5"))
+# Daily reconciliation (reconciliation/services.py): from this hour (UTC), over the last N days.
+LEDGERBRIDGE_RECONCILE_HOUR = int(os.environ.get("LEDGERBRIDGE_RECONCILE_HOUR", "2"))
+LEDGERBRIDGE_RECONCILE_DAYS = int(os.environ.get("LEDGERBRIDGE_RECONCILE_DAYS", "31"))
 SYNC_BREAKER_COOLDOWN_SECONDS = float(os.environ.get("LEDGERBRIDGE_BREAKER_COOLDOWN", "30"))
 
 # Triggers and alerts (docs/triggers-and-alerts.md).
