@@ -218,13 +218,22 @@ def party_fields(party: Party, table: Layout, name_column: str, *, label: str, w
                  countries: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Name, address, e-mail and phone of a party in Sage's columns, cut to the lengths of ``table`` (each cut a
     warning). Street lines 1-3 -> AddressLine1-3; with two lines or more and no city, the last line is the town
-    (``City, ST`` -> City and State)."""
+    (``City, ST`` -> City and State); a region longer than Sage's two-letter State (a UK county) goes on a free
+    street line, else after the town."""
     lines = [line.strip() for line in party.address.street.splitlines() if line.strip()]
     city, state = party.address.city.strip(), party.address.county.strip()
     if not city and len(lines) >= 2:
         town = lines.pop()
         found = TOWN_STATE.match(town)
         city, state = (found.group(1).strip(), found.group(2).upper()) if found else (town, "")
+    if len(state) > 2:
+        # Sage's State holds a two-letter state or province code; a UK county (or any longer region) goes on a
+        # free street line, else after the town, rather than being cut to two letters.
+        if len(lines) < 3:
+            lines.append(state)
+        else:
+            city = f"{city}, {state}" if city else state
+        state = ""
     if len(lines) > 3:
         warnings.append(f"Kashflow {label} {party.code} has {len(lines)} street lines; Sage keeps 3, so "
                         "the last ones were joined into AddressLine3.")

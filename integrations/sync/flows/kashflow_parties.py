@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from integrations.core.canonical import Party, StructuredAddress
 from integrations.core.errors import ConnectorError, NotFoundError, TargetValidationError
 from integrations.sync.pipeline import Transformed
+from mapping.addresses import parse_address
 
 if TYPE_CHECKING:
     from integrations.sync.models import SyncRecord
@@ -284,20 +285,22 @@ class KashflowPartyWrites:
 
 
 def party_from_kashflow(kind: PartyKind, record: dict[str, Any]) -> Party:
-    """The canonical party of a Kashflow customer/supplier. Kashflow has no city field: its address lines all
-    go to ``street`` (the ERP side decides which line is the town)."""
+    """The canonical party of a Kashflow customer/supplier. Kashflow has no city field: its free address lines
+    are read as street / town / county-state by :func:`mapping.addresses.parse_address` (the one place those
+    rules of thumb live; a missing country is inferred from the postcode's shape). The parser's warnings (a
+    guessed country, a postcode in a line that differs from PostCode) are not kept: a canonical Party has no
+    place for them."""
     code = _blank(record.get("Code"))
     if not code:
         raise TargetValidationError(f"A Kashflow {kind.label} has no code.", system="Kashflow", code="unreadable",
                                     payload={"Id": record.get("Id")})
     address = kind.address(record)
-    lines = [_blank(address.get(field)) for field in LINE_FIELDS]
+    structured, _warnings = parse_address([_blank(address.get(field)) for field in LINE_FIELDS],
+                                          _blank(address.get("PostCode")), _blank(address.get("CountryCode")))
     contact = kind.contact(record)
     return Party(
         source_system="kashflow", source_id=code, kind=kind.name, code=code, name=_blank(record.get("Name")),
-        address=StructuredAddress(street="\n".join(line for line in lines if line),
-                                  zip_code=_blank(address.get("PostCode")),
-                                  country_code=_blank(address.get("CountryCode")).upper()),
+        address=structured,
         email=contact["Email"], phone=contact["Telephone"],
         currency=_blank((record.get("Currency") or {}).get("Code")).upper(),
         tax_number=_blank(record.get("VATNumber") or record.get("VatNumber")),
