@@ -237,22 +237,15 @@ def _primary_contact(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def structured_address(address: dict[str, Any] | None) -> StructuredAddress:
-    """Kashflow's free address lines as a structured address.
+    """Kashflow's free address lines as a structured address (:func:`mapping.addresses.parse_address`: UK and US
+    shapes, postcodes inside a line, the country inferred from the postcode when Kashflow has none)."""
+    from mapping.addresses import parse_address
 
-    Kashflow keeps Line1-4 with no meaning attached; the convention (and what the ERP -> Kashflow flows write)
-    is street lines first, then the town, then a state or county. So: the last line is the town, the lines
-    before it the street, except that a last line of at most three letters after a town (a US or Canadian
-    state code, ``WA``) is the state."""
     address = address or {}
     lines = [_text(address.get(f"Line{n}")) for n in range(1, 5)]
-    lines = [line for line in lines if line]
-    county = ""
-    if len(lines) >= 3 and len(lines[-1]) <= 3 and lines[-1].isalpha():
-        county = lines.pop()
-    city = lines.pop() if len(lines) >= 2 else ""
-    return StructuredAddress(street="\n".join(lines), city=city, county=county,
-                             zip_code=_text(address.get("PostCode")),
-                             country_code=_text(address.get("CountryCode")).upper())
+    parsed, _warnings = parse_address([line for line in lines if line], _text(address.get("PostCode")),
+                                      _text(address.get("CountryCode")).upper())
+    return parsed
 
 
 def party_to_canonical(raw: dict[str, Any], kind: str) -> Party:
