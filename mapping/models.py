@@ -4,6 +4,12 @@ The engine transforms every record of a run with one *published* version, and ea
 which version that was, so a replay can use "the mapping that ran" or "the current mapping". Drafts are
 edited freely; publishing freezes a version. The rule vocabulary grows with the mapping layer; the engine
 only needs ``rules`` as a JSON object.
+
+A set has at most one draft (number 0: it gets its number when it is published, so published numbers stay
+consecutive) and exactly one published version once it was first used. Published and replaced versions are
+never changed again; a rollback publishes a copy. ``based_on`` is the version a draft or published version
+started from: publishing refuses a draft whose base is no longer the published version (someone else published
+in between) unless forced, and a rollback's copy points at the version it restored.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ class MappingVersion(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                 help_text="The version these rules were copied from (draft base, rollback source).")
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["mapping_set", "-number"]
@@ -45,7 +54,9 @@ class MappingVersion(models.Model):
             models.UniqueConstraint(fields=["mapping_set", "number"], name="mappingversion_number_unique"),
             models.UniqueConstraint(fields=["mapping_set"], condition=models.Q(status="published"),
                                     name="mappingversion_one_published"),
+            models.UniqueConstraint(fields=["mapping_set"], condition=models.Q(status="draft"),
+                                    name="mappingversion_one_draft"),
         ]
 
     def __str__(self) -> str:
-        return f"v{self.number} ({self.status})"
+        return "draft" if self.status == self.Status.DRAFT else f"v{self.number} ({self.status})"

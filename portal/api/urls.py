@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from portal.api import reconciliation, views
+from portal.api import mapping, reconciliation, views
 
 urlpatterns = [
     path("flows/", views.FlowList.as_view(), name="api_flows"),
@@ -16,5 +16,16 @@ urlpatterns = [
     path("records/<int:pk>/edit/", views.EditRecord.as_view(), name="api_record_edit"),
     path("reconciliations/", reconciliation.ReconciliationList.as_view(), name="api_reconciliations"),
     path("reconciliations/<int:pk>/", reconciliation.ReconciliationDetail.as_view(), name="api_reconciliation"),
+    path("flows/<str:flow>/mapping/", mapping.MappingOverview.as_view(), name="api_mapping"),
+    path("flows/<str:flow>/mapping/versions/<str:ref>/", mapping.MappingVersionDetail.as_view(),
+         name="api_mapping_version"),
+    path("flows/<str:flow>/mapping/draft/", mapping.MappingDraft.as_view(), name="api_mapping_draft"),
+    path("flows/<str:flow>/mapping/publish/", mapping.MappingPublish.as_view(), name="api_mapping_publish"),
+    path("flows/<str:flow>/mapping/rollback/", mapping.MappingRollback.as_view(), name="api_mapping_rollback"),
+    path("flows/<str:flow>/mapping/diff/", mapping.MappingDiff.as_view(), name="api_mapping_diff"),
+    path("flows/<str:flow>/mapping/export/", mapping.MappingExport.as_view(), name="api_mapping_export"),
+    path("flows/<str:flow>/mapping/export/gl/", mapping.MappingExportGl.as_view(), name="api_mapping_export_gl"),
+    path("flows/<str:flow>/mapping/import/", mapping.MappingImport.as_view(), name="api_mapping_import"),
+    path("flows/<str:flow>/mapping/import/gl/", mapping.MappingImportGl.as_view(), name="api_mapping_import_gl"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
 ]
