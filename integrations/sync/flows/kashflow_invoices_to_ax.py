@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from integrations.core.canonical import InvoiceLine
 from integrations.core.errors import TargetValidationError
-from integrations.dynamics_ax.adapter import free_text_invoice_document_with_warnings
+from integrations.dynamics_ax.adapter import free_text_invoice_document_with_warnings, ledger_account
 from integrations.sync.connectors import ax_client_for
 from integrations.sync.flows.kashflow_source import KashflowInvoiceSource, route
 from integrations.sync.flows.kashflow_source import jsonable as _jsonable
 from integrations.sync.models import SyncRecord
 from integrations.sync.pipeline import Transformed
 from mapping.defaults import AX_DEFAULT_DIMENSIONS, AX_TAX_GROUPS, KASHFLOW_TO_AX_GL
+from mapping.enrichment import SyncedRecords
+from mapping.rules import apply_mapping
 
 log = logging.getLogger("ledgerbridge.sync.flows")
 
@@ -89,27 +92,32 @@ class KashflowInvoicesToAx(KashflowInvoiceSource):
 
     def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
         invoice = self.invoice_for(payload, record)
-        gl_accounts = {str(k): str(v) for k, v in (rules.get("gl_accounts") or {}).items()}
-
-        def main_account_for(nominal_code: str) -> str:
-            try:
-                return gl_accounts[str(nominal_code)]
-            except KeyError:
-                raise TargetValidationError(
-                    f"No AX main account is mapped for Kashflow nominal code {nominal_code}", system="Mapping",
-                    code="mapping_missing", payload={"nominal_code": str(nominal_code)},
-                ) from None
-
+        # GL accounts (flat and multi-level), dimensions, line splits/aggregation and routing: mapping.rules.
+        mapped = apply_mapping(invoice, rules, account_label="AX main account", enrichment=self.enrichment())
+        if mapped.skip:
+            return Transformed(skip=mapped.skip, warnings=mapped.warnings)
+        lines = [item.line for item in mapped.lines]
         customer_account = (rules.get("customer_accounts") or {}).get(invoice.customer_code, invoice.customer_code)
         try:
             document, warnings = free_text_invoice_document_with_warnings(
-                invoice, customer_account=customer_account, main_account_for=main_account_for,
-                dimensions=rules.get("dimensions") or None, tax_group_for=tax_groups_for(rules))
+                replace(invoice, lines=tuple(lines)), customer_account=customer_account,
+                main_account_for=lambda _code: "", dimensions=mapped.dimensions or None,
+                tax_group_for=tax_groups_for(rules))
+            # Each line's own account and dimensions (derived per line, so they may differ from the header's).
+            for entry, item in zip(document["CustInvoiceTable"][0]["CustInvoiceLine"], mapped.lines, strict=True):
+                entry["LedgerDimension"] = ledger_account(item.account, item.dimensions or None)
         except ValueError as error:
             raise TargetValidationError(str(error), system="Mapping", code="invalid_value") from None
+        if mapped.fields:
+            document["CustInvoiceTable"][0].update(mapped.fields)
         document = _jsonable(document)
-        hold = route(invoice, rules.get("routing") or [])
-        return Transformed(document=document, hold=hold, warnings=warnings)
+        return Transformed(document=document, hold=mapped.hold, warnings=[*mapped.warnings, *warnings])
+
+    def enrichment(self) -> SyncedRecords:
+        """Values of data already synced (e.g. the AX customer group), read once per run."""
+        if getattr(self, "_enrichment", None) is None:
+            self._enrichment = SyncedRecords()
+        return self._enrichment
 
     # ------------------------------------------------------------------ writing
 

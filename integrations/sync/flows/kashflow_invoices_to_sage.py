@@ -33,10 +33,12 @@ from typing import Any
 from integrations.core.errors import ConnectorError, TargetValidationError
 from integrations.sage100.agent.operations import MAX_KEY_LENGTH
 from integrations.sync.connectors import sage_agent_client_for
-from integrations.sync.flows.kashflow_source import KashflowInvoiceSource, route
+from integrations.sync.flows.kashflow_source import KashflowInvoiceSource
 from integrations.sync.models import SyncRecord
 from integrations.sync.pipeline import Transformed
 from mapping.defaults import KASHFLOW_TO_SAGE_GL, SAGE_DEFAULT_DIVISION, SAGE_DEFAULT_LINE_ITEM
+from mapping.enrichment import SyncedRecords
+from mapping.rules import apply_mapping
 
 log = logging.getLogger("ledgerbridge.sync.flows")
 
@@ -66,19 +68,25 @@ class KashflowInvoicesToSage(KashflowInvoiceSource):
         warnings: list[str] = []
         division_no, customer_no = self.customer_for(invoice.customer_code, rules)
         invoice_no = self.invoice_number(invoice.number, str(rules.get("invoice_prefix") or ""), warnings)
-        gl_accounts = {str(k): str(v) for k, v in (rules.get("gl_accounts") or {}).items()}
         item = str(rules.get("line_item") or SAGE_DEFAULT_LINE_ITEM)
         if not invoice.lines:
             raise TargetValidationError(f"Kashflow invoice {invoice.number} has no lines; Sage needs at least one.",
                                         system="Mapping", code="invalid_value")
+        # GL accounts (flat and multi-level), segments, line splits/aggregation and routing: mapping.rules.
+        mapped = apply_mapping(invoice, rules, account_label="Sage 100 G/L account", enrichment=self.enrichment())
+        if mapped.skip:
+            return Transformed(skip=mapped.skip, warnings=mapped.warnings)
+        warnings.extend(mapped.warnings)
         lines = []
-        for line in invoice.lines:
+        for entry in mapped.lines:
+            line = entry.line
+            account = segmented_account(entry.account, entry.dimensions)
             # ItemCode first: Sage fills a line's defaults from its item, and the values set after it stand.
             lines.append({"ItemCode": item,
                           "ItemCodeDesc": (line.description or f"Kashflow line {line.number}")[:DESCRIPTION_LENGTH],
                           "QuantityShipped": _number(line.quantity), "UnitPrice": _number(line.unit_price),
                           "ExtensionAmt": _number(line.net_amount),
-                          "SalesAcctKey": self.account_key(line.account_code, gl_accounts)})
+                          "SalesAcctKey": self.account_key(line.account_code, {str(line.account_code): account})})
         fields: dict[str, Any] = {"ARDivisionNo": division_no, "CustomerNo": customer_no, "InvoiceNo": invoice_no,
                                   "InvoiceType": "IN", "InvoiceDate": invoice.issue_date.isoformat()}
         if invoice.due_date:
@@ -87,10 +95,16 @@ class KashflowInvoicesToSage(KashflowInvoiceSource):
             fields["CustomerPONo"] = invoice.customer_reference[:PO_LENGTH]
         fields["Comment"] = f"Kashflow invoice {invoice.number}"[:30]
         fields["SalesTaxAmt"] = _number(invoice.tax_amount)
+        fields.update(mapped.fields)  # field mappings and custom fields (Sage UDF columns, UDF_...)
         document = {"key": self.operation_key(record), "object": "AR_Invoice_bus", "action": "create",
                     "fields": fields, "lines": lines}
-        hold = route(invoice, rules.get("routing") or [])
-        return Transformed(document=document, hold=hold, warnings=warnings)
+        return Transformed(document=document, hold=mapped.hold, warnings=warnings)
+
+    def enrichment(self) -> SyncedRecords:
+        """Values of data already synced (e.g. the Sage customer type), read once per run."""
+        if getattr(self, "_enrichment", None) is None:
+            self._enrichment = SyncedRecords()
+        return self._enrichment
 
     @staticmethod
     def operation_key(record: SyncRecord) -> str:
@@ -202,6 +216,22 @@ class KashflowInvoicesToSage(KashflowInvoiceSource):
             return None
         result = self.agent.applied(key)
         return target_id(document, result.record_key) if result is not None and result.ok else None
+
+
+def segmented_account(account: str, dimensions: dict[str, str]) -> str:
+    """A formatted Sage G/L account (``###-##-##``) with its division and department segments taken from the
+    ``Division`` / ``Department`` dimensions, when the rules set them (``400-00-00`` + Division ``01`` ->
+    ``400-01-00``): Sage keeps divisions and departments as segments of the account, not as dimensions. The
+    result is checked against the chart like any mapped account. AccountKeys and other formats pass unchanged."""
+    division, department = dimensions.get("Division"), dimensions.get("Department")
+    parts = account.split("-")
+    if len(parts) != 3 or not (division or department):
+        return account
+    if division:
+        parts[1] = str(division).zfill(len(parts[1]))
+    if department:
+        parts[2] = str(department).zfill(len(parts[2]))
+    return "-".join(parts)
 
 
 def target_id(document: dict[str, Any], record_key: dict[str, str]) -> str:

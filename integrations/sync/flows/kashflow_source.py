@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any
 
 from django.utils import timezone
@@ -134,19 +134,15 @@ class KashflowInvoiceSource(RecordFlow):
 
 
 def route(invoice: SalesInvoice, routing: list[dict[str, Any]]) -> str:
-    """Conditional routing: the first matching ``hold`` rule's reason, or ""."""
-    for rule in routing:
-        if rule.get("action", "hold") != "hold":
-            continue
-        if rule.get("when") == "total_above":
-            try:
-                limit = Decimal(str(rule.get("amount")))
-            except (InvalidOperation, TypeError):
-                continue
-            if invoice.gross_amount > limit:
-                return (f"Total {invoice.gross_amount} {invoice.currency} is above the approval limit of {limit} "
-                        f"{invoice.currency}.")
-    return ""
+    """Conditional routing: the first matching ``hold`` rule's reason, or "".
+
+    The rules are :mod:`mapping.rules` routing rules: ``{"when": "total_above", "amount": ...}`` (the original
+    form) or ``{"when": <expression>, "action": "hold"|"skip", "reason": ...}``. Callers that can skip records
+    use :func:`mapping.rules.route_invoice`, which also answers the skip reason; here only holds count."""
+    from mapping.rules import route_invoice
+
+    hold_rules = [rule for rule in routing if isinstance(rule, dict) and rule.get("action", "hold") == "hold"]
+    return route_invoice(invoice, hold_rules)[0] if hold_rules else ""
 
 
 def _parse(value: Any) -> datetime | None:
