@@ -27,6 +27,8 @@ def live_portal(django_db_setup, django_db_blocker):
     from tests.conftest import TEST_PASSWORD
 
     with django_db_blocker.unblock():
+        if not connection.settings_dict["NAME"].startswith("test_"):  # never touch a developer's database
+            pytest.fail(f"Refusing to run against the database {connection.settings_dict['NAME']!r}.")
         with schema_context("alpha"):
             user = User.objects.create_user(email="browser@alpha.test", password=TEST_PASSWORD, role="operator")
             conn = Connection.objects.create(name="Browser Kashflow", system="kashflow",
