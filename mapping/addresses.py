@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from integrations.core.canonical import StructuredAddress
 
@@ -210,7 +211,24 @@ def parse_address(lines: Sequence[str], postcode: str, country: str, *,
                   shape: str | None = None) -> tuple[StructuredAddress, list[str]]:
     """Kashflow's free lines + postcode + country as a structured address, with warnings for what was guessed
     or could not be placed. Never raises on text (only on an unknown ``shape``); see the module docstring for
-    the rules."""
+    the rules.
+
+    Memoised (a bounded LRU): a run meets the same customers' addresses again and again, and the result depends
+    only on the arguments."""
+    address, warnings = _parse_address_cached(tuple(str(line) for line in (lines or ())), str(postcode or ""),
+                                              str(country or ""), shape)
+    return address, list(warnings)
+
+
+@lru_cache(maxsize=8192)
+def _parse_address_cached(lines: tuple[str, ...], postcode: str, country: str,
+                          shape: str | None) -> tuple[StructuredAddress, tuple[str, ...]]:
+    address, warnings = _parse_address(lines, postcode, country, shape=shape)
+    return address, tuple(warnings)
+
+
+def _parse_address(lines: Sequence[str], postcode: str, country: str, *,
+                   shape: str | None = None) -> tuple[StructuredAddress, list[str]]:
     warnings: list[str] = []
     text_lines = [_clean(line) for line in (lines or ())]
     text_lines = [line for line in text_lines if line]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from integrations.core.errors import TargetValidationError
@@ -214,6 +215,18 @@ def _name_word(word: str, first: bool) -> str:
 
 
 def normalise_name(value: Any) -> str:
+    """See :func:`_normalise_name` (memoised for text: names repeat across a run's records)."""
+    if isinstance(value, str):
+        return _normalise_name_cached(value)
+    return _normalise_name(value)
+
+
+@lru_cache(maxsize=8192)
+def _normalise_name_cached(value: str) -> str:
+    return _normalise_name(value)
+
+
+def _normalise_name(value: Any) -> str:
     """A person's or company's name with whitespace collapsed; when it is written all in capitals or all in
     lower case, in title case with the usual exceptions (``Ltd``, ``plc``, ``LLC``, ``of``, ``O'Brien``,
     ``McDonald``, ``Smith-Jones``). Mixed case is the author's choice and kept as written (``eBay``, ``DHL
