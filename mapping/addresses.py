@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from integrations.core.canonical import StructuredAddress
+from integrations.core.countries import ISO3_TO_ISO2
 
 __all__ = ["KASHFLOW_LINES", "country_code", "format_address", "parse_address", "postcode_country"]
 
@@ -41,14 +42,6 @@ SHAPES = ("uk", "us", "generic")
 
 # ---------------------------------------------------------------------- reference data
 
-# ISO 3166-1 alpha-3 -> alpha-2 (the countries AX and Sage keep; ``countries`` rules cover the rest).
-ISO3_TO_ISO2 = {
-    "GBR": "GB", "USA": "US", "IRL": "IE", "FRA": "FR", "DEU": "DE", "NLD": "NL", "BEL": "BE", "ESP": "ES",
-    "ITA": "IT", "PRT": "PT", "DNK": "DK", "SWE": "SE", "NOR": "NO", "FIN": "FI", "AUT": "AT", "CHE": "CH",
-    "POL": "PL", "CZE": "CZ", "HUN": "HU", "GRC": "GR", "LUX": "LU", "ISL": "IS", "CAN": "CA", "AUS": "AU",
-    "NZL": "NZ", "JPN": "JP", "CHN": "CN", "IND": "IN", "SGP": "SG", "HKG": "HK", "ZAF": "ZA", "MEX": "MX",
-    "BRA": "BR", "ARE": "AE",
-}
 # Names people type into Kashflow's country field instead of a code.
 COUNTRY_NAMES = {
     "UNITED KINGDOM": "GB", "UK": "GB", "GREAT BRITAIN": "GB", "BRITAIN": "GB", "ENGLAND": "GB", "SCOTLAND": "GB",

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from integrations.core.canonical import InvoiceLine, Party, Product, SalesInvoice, StockLevel, StructuredAddress
+from integrations.core.countries import ISO3_TO_ISO2
 
 # Namespace for deterministic AIF MessageIds: the same idempotency key always yields the same MessageId, so
 # a retry
@@ -176,15 +177,7 @@ def free_text_invoice_document(
 
 SOURCE_SYSTEM = "dynamics_ax"
 # AX 2012 keys countries by ISO 3166-1 alpha-3 (LOGISTICSADDRESSCOUNTRYREGION, reference §3.1); canonical
-# addresses carry alpha-2. Ids outside this table stay as AX has them (a flow's ``countries`` rule maps them).
-ISO3_TO_ISO2 = {
-    "GBR": "GB", "USA": "US", "IRL": "IE", "FRA": "FR", "DEU": "DE", "NLD": "NL", "BEL": "BE", "ESP": "ES",
-    "ITA": "IT", "PRT": "PT", "DNK": "DK", "SWE": "SE", "NOR": "NO", "FIN": "FI", "AUT": "AT", "CHE": "CH",
-    "POL": "PL", "CZE": "CZ", "HUN": "HU", "GRC": "GR", "LUX": "LU", "ISL": "IS", "CAN": "CA", "AUS": "AU",
-    "NZL": "NZ", "JPN": "JP", "CHN": "CN", "IND": "IN", "SGP": "SG", "HKG": "HK", "ZAF": "ZA", "MEX": "MX",
-    "BRA": "BR", "ARE": "AE",
-}
-ISO2_TO_ISO3 = {iso2: iso3 for iso3, iso2 in ISO3_TO_ISO2.items()}
+# addresses carry alpha-2 (integrations.core.countries). Ids outside the table stay as AX has them.
 # Field lengths of the AX address book (EDTs behind LogisticsPostalAddress / DirPartyTable). AIF silently
 # truncates longer inbound strings (reference §3), so writers check them first.
 PARTY_NAME_LENGTH = 100

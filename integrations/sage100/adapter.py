@@ -30,6 +30,7 @@ from integrations.core.canonical import (
     StockLevel,
     StructuredAddress,
 )
+from integrations.core.countries import ISO2_TO_ISO3, ISO3_TO_ISO2
 from integrations.core.errors import TargetValidationError
 
 from .layouts import Layout
@@ -38,17 +39,6 @@ from .odbc import row_stamp
 SOURCE_SYSTEM = "sage100"
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-
-# ISO 3166-1 alpha-3 (what Sage 100 keeps) -> alpha-2 (canonical); the same table as
-# ``integrations.sync.flows.kashflow_parties.ISO3_TO_ISO2`` (a test keeps them equal).
-ISO3_TO_ISO2 = {
-    "GBR": "GB", "USA": "US", "IRL": "IE", "FRA": "FR", "DEU": "DE", "NLD": "NL", "BEL": "BE", "ESP": "ES",
-    "ITA": "IT", "PRT": "PT", "DNK": "DK", "SWE": "SE", "NOR": "NO", "FIN": "FI", "AUT": "AT", "CHE": "CH",
-    "POL": "PL", "CZE": "CZ", "HUN": "HU", "GRC": "GR", "LUX": "LU", "ISL": "IS", "CAN": "CA", "AUS": "AU",
-    "NZL": "NZ", "JPN": "JP", "CHN": "CN", "IND": "IN", "SGP": "SG", "HKG": "HK", "ZAF": "ZA", "MEX": "MX",
-    "BRA": "BR", "ARE": "AE",
-}
-ISO2_TO_ISO3 = {two: three for three, two in ISO3_TO_ISO2.items()}
 
 # (division, number, name) columns of a party's master table, by canonical kind.
 PARTY_COLUMNS = {"customer": ("ARDivisionNo", "CustomerNo", "CustomerName"),
@@ -198,6 +188,27 @@ def from_kashflow(receipt: Mapping[str, Any]) -> bool:
 
 
 # ====================================================================== canonical -> Sage
+
+
+DIVISION_PREFIX = re.compile(r"^(\d{1,2})-(.+)$")
+
+
+def party_key(code: str, accounts: Mapping[str, str] | None, default_division: str, *, length: int,
+              label: str, number_label: str, rule: str, example: str) -> tuple[str, str]:
+    """(division, number) of the Sage customer or vendor a Kashflow code stands for: the ``accounts`` rule
+    first, then the code read as ``DD-NUMBER``, else ``default_division``. A number that does not fit Sage's
+    column is an ``invalid_value`` error (never cut: it is a key)."""
+    mapped = str((accounts or {}).get(code) or code).strip()
+    found = DIVISION_PREFIX.match(mapped)
+    division, number = (found.group(1), found.group(2)) if found else (default_division, mapped)
+    division = str(division).zfill(2)
+    number = number.strip().upper()
+    if not number or len(number) > length:
+        raise TargetValidationError(
+            f"Kashflow {label} {code} maps to Sage {number_label} {number!r}, which is not 1-{length} characters; "
+            f"map it in {rule} (\"{example}\").", system="Mapping", code="invalid_value",
+            payload={"code": code, f"{label}_code": code})
+    return division, number
 
 
 def party_country(party: Party, countries: Mapping[str, str] | None = None) -> str:

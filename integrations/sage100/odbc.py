@@ -225,6 +225,12 @@ class SageOdbcReader:
     def read(self, table: str, columns: Sequence[str] | None = None, **where: str) -> list[Row]:
         return list(self.select(table, columns, where=where or None))
 
+    def gl_chart(self) -> dict[str, tuple[str, str]]:
+        """The company's chart of accounts: formatted Account (``400-00-00``) -> (AccountKey, Status)."""
+        return {str(r["Account"]): (str(r["AccountKey"]), str(r.get("Status") or "A"))
+                for r in self.read("GL_Account", ["AccountKey", "Account", "Status"])}
+
+
     def select_in(self, table: str, columns: Sequence[str] | None, column: str, values: Sequence[str], *,
                   where: Mapping[str, str] | None = None, chunk: int = IN_CHUNK) -> Iterator[Row]:
         """Rows of ``table`` whose ``column`` is one of ``values`` (and equal to ``where``): one statement per
@@ -363,3 +369,12 @@ def _value(kind: str, column: Any, value: Any) -> Any:
     if isinstance(value, str):
         return value.rstrip()
     return value
+
+
+def gl_chart_for(settings: Mapping[str, Any]) -> dict[str, tuple[str, str]] | None:
+    """:meth:`SageOdbcReader.gl_chart` over a connection's ODBC settings; None when it has none (the mapping must
+    then hold AccountKeys)."""
+    if not (settings.get("odbc") or settings.get("dsn")):
+        return None
+    with SageOdbcReader.from_settings(settings) as reader:
+        return reader.gl_chart()

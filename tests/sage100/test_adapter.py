@@ -48,12 +48,6 @@ def test_customer_and_vendor_rows_become_parties_keyed_division_number():
     assert vendor.address.country_code == "XYZ"  # unknown: kept, the mapping decides
 
 
-def test_the_country_table_is_the_kashflow_party_flows_one():
-    from integrations.sync.flows.kashflow_parties import ISO3_TO_ISO2
-
-    assert adapter.ISO3_TO_ISO2 == ISO3_TO_ISO2
-
-
 def test_an_item_row_becomes_a_product_with_its_sage_type_alongside():
     row = {"ItemCode": "6655", "ItemType": "1", "ItemCodeDesc": "HP Laser", "StandardUnitPrice": D("179.000000"),
            "TaxClass": "TF", "SalesUnitOfMeasure": "EACH", "InactiveItem": "N"}

@@ -33,12 +33,12 @@ import logging
 from typing import Any
 
 from integrations.core.canonical import Party, content_hash
+from integrations.core.countries import ISO3_TO_ISO2
 from integrations.core.errors import TargetValidationError
 from integrations.dynamics_ax.adapter import party_from_row
 from integrations.sync.flows.ax_products_to_kashflow import AxPolledFlow
 from integrations.sync.flows.kashflow_parties import (
     CUSTOMERS,
-    ISO3_TO_ISO2,
     SUPPLIERS,
     KashflowPartyWrites,
     PartyKind,

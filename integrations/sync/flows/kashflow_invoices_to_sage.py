@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from integrations.core.errors import ConnectorError, TargetValidationError
+from integrations.sage100.adapter import party_key
 from integrations.sage100.agent.operations import MAX_KEY_LENGTH
 from integrations.sync.connectors import sage_agent_client_for
 from integrations.sync.flows.kashflow_source import KashflowInvoiceSource
@@ -47,7 +48,6 @@ CUSTOMER_NO_LENGTH = 20
 DESCRIPTION_LENGTH = 30  # ItemCodeDesc
 PO_LENGTH = 30  # CustomerPONo
 ACCOUNT_KEY = re.compile(r"^\d{9}$")
-DIVISION_PREFIX = re.compile(r"^(\d{1,2})-(.+)$")
 
 
 def default_rules() -> dict[str, Any]:
@@ -114,19 +114,10 @@ class KashflowInvoicesToSage(KashflowInvoiceSource):
     @staticmethod
     def customer_for(code: str, rules: dict[str, Any]) -> tuple[str, str]:
         """(ARDivisionNo, CustomerNo) for a Kashflow customer code."""
-        mapped = str((rules.get("customer_accounts") or {}).get(code) or code).strip()
-        found = DIVISION_PREFIX.match(mapped)
-        if found:
-            division_no, customer_no = found.group(1).zfill(2), found.group(2)
-        else:
-            division_no, customer_no = str(rules.get("default_division") or SAGE_DEFAULT_DIVISION), mapped
-        customer_no = customer_no.strip().upper()
-        if not customer_no or len(customer_no) > CUSTOMER_NO_LENGTH:
-            raise TargetValidationError(
-                f"Kashflow customer {code} maps to Sage customer number {customer_no!r}, which is not 1-"
-                f"{CUSTOMER_NO_LENGTH} characters; map it in customer_accounts (\"DD-CUSTNO\").",
-                system="Mapping", code="invalid_value", payload={"customer_code": code})
-        return division_no, customer_no
+        return party_key(code, rules.get("customer_accounts"), str(rules.get("default_division") or
+                                                                   SAGE_DEFAULT_DIVISION),
+                         length=CUSTOMER_NO_LENGTH, label="customer", number_label="customer number",
+                         rule="customer_accounts", example="DD-CUSTNO")
 
     @staticmethod
     def invoice_number(number: str, prefix: str, warnings: list[str]) -> str:
@@ -174,15 +165,9 @@ class KashflowInvoicesToSage(KashflowInvoiceSource):
     def chart(self) -> dict[str, tuple[str, str]] | None:
         """GL_Account read once per run over the connection's ODBC (None when it has no ODBC settings)."""
         if self._account_keys is None:
-            settings = self.flow.target.settings or {}
-            if not (settings.get("odbc") or settings.get("dsn")):
-                return None
-            from integrations.sage100.odbc import SageOdbcReader
+            from integrations.sage100.odbc import gl_chart_for
 
-            with SageOdbcReader.from_settings(settings) as reader:
-                rows = reader.read("GL_Account", ["AccountKey", "Account", "Status"])
-            self._account_keys = {str(r["Account"]): (str(r["AccountKey"]), str(r.get("Status") or "A"))
-                                  for r in rows}
+            self._account_keys = gl_chart_for(self.flow.target.settings or {})
         return self._account_keys
 
     # ------------------------------------------------------------------ writing

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from integrations.core.canonical import Party, StructuredAddress
+from integrations.core.countries import ISO3_TO_ISO2
 from integrations.core.errors import ConnectorError, NotFoundError, TargetValidationError
 from integrations.sync.pipeline import Transformed
 from mapping.addresses import parse_address
@@ -35,16 +36,6 @@ NAME_LIMIT = 100
 CODE_FORBIDDEN = "/\\?#%"
 ADDRESS_FIELDS = ("Line1", "Line2", "Line3", "Line4", "PostCode", "CountryCode")
 LINE_FIELDS = ("Line1", "Line2", "Line3", "Line4")
-
-# ISO 3166-1 alpha-3 (what AX and Sage 100 keep) -> alpha-2 (what Kashflow keeps); extend with a ``countries`` rule.
-ISO3_TO_ISO2 = {
-    "GBR": "GB", "USA": "US", "IRL": "IE", "FRA": "FR", "DEU": "DE", "NLD": "NL", "BEL": "BE", "ESP": "ES",
-    "ITA": "IT", "PRT": "PT", "DNK": "DK", "SWE": "SE", "NOR": "NO", "FIN": "FI", "AUT": "AT", "CHE": "CH",
-    "POL": "PL", "CZE": "CZ", "HUN": "HU", "GRC": "GR", "LUX": "LU", "ISL": "IS", "CAN": "CA", "AUS": "AU",
-    "NZL": "NZ", "JPN": "JP", "CHN": "CN", "IND": "IN", "SGP": "SG", "HKG": "HK", "ZAF": "ZA", "MEX": "MX",
-    "BRA": "BR", "ARE": "AE",
-}
-ISO2_TO_ISO3 = {two: three for three, two in ISO3_TO_ISO2.items()}
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from integrations.core.canonical import Party, content_hash
+from integrations.core.countries import ISO2_TO_ISO3, ISO3_TO_ISO2
 from integrations.core.errors import ConnectorError, NotFoundError, TargetValidationError
 from integrations.dynamics_ax.adapter import (
     CITY_LENGTH,
-    ISO2_TO_ISO3,
-    ISO3_TO_ISO2,
     PARTY_NAME_LENGTH,
     STATE_LENGTH,
     STREET_LENGTH,

@@ -35,13 +35,12 @@ a party that flow creates in Kashflow is listed here and skipped, Sage having it
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from integrations.core.canonical import Party, content_hash
-from integrations.core.errors import ConnectorError, TargetValidationError
-from integrations.sage100.adapter import party_country, party_fields
+from integrations.core.errors import ConnectorError
+from integrations.sage100.adapter import party_country, party_fields, party_key
 from integrations.sage100.agent.operations import MAX_KEY_LENGTH
 from integrations.sage100.layouts import layout
 from integrations.sync.connectors import kashflow_client_for, sage_agent_client_for
@@ -59,7 +58,6 @@ from mapping.defaults import SAGE_DEFAULT_DIVISION
 log = logging.getLogger("ledgerbridge.sync.flows")
 
 PAGE_SIZE = 100
-DIVISION_PREFIX = re.compile(r"^(\d{1,2})-(.+)$")
 
 
 def default_rules() -> dict[str, Any]:
@@ -155,20 +153,10 @@ class KashflowPartiesToSage(RecordFlow):
     def sage_key(self, code: str, rules: dict[str, Any]) -> tuple[str, str]:
         """(division, number) for a Kashflow code: the accounts rule, else ``DD-NUMBER``, else the default
         division. Keys are never cut."""
-        mapped = str((rules.get(self.accounts_rule) or {}).get(code) or code).strip()
-        found = DIVISION_PREFIX.match(mapped)
-        if found:
-            division, number = found.group(1).zfill(2), found.group(2)
-        else:
-            division, number = str(rules.get(self.division_rule) or SAGE_DEFAULT_DIVISION).zfill(2), mapped
-        number = number.strip().upper()
-        limit = self.table_layout.column(self.number_column).length
-        if not number or len(number) > limit:
-            raise TargetValidationError(
-                f"Kashflow {self.kind.label} {code} maps to Sage {self.number_column} {number!r}, which is not 1-"
-                f"{limit} characters; map it in {self.accounts_rule} (\"DD-NUMBER\").", system="Mapping",
-                code="invalid_value", payload={"code": code})
-        return division, number
+        return party_key(code, rules.get(self.accounts_rule), str(rules.get(self.division_rule) or
+                                                                 SAGE_DEFAULT_DIVISION),
+                         length=self.table_layout.column(self.number_column).length, label=self.kind.label,
+                         number_label=self.number_column, rule=self.accounts_rule, example="DD-NUMBER")
 
     def sage_fields(self, party: Party, rules: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
         """Name, address, e-mail and phone in Sage's columns, cut to their lengths (each cut a warning)."""

@@ -26,12 +26,11 @@ The operation itself is built by :func:`integrations.sage100.adapter.ap_invoice_
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from integrations.core.errors import ConnectorError, TargetValidationError
-from integrations.sage100.adapter import ap_invoice_operation
+from integrations.sage100.adapter import ap_invoice_operation, party_key
 from integrations.sync.connectors import sage_agent_client_for
 from integrations.sync.flows.kashflow_invoices_to_sage import KashflowInvoicesToSage
 from integrations.sync.flows.kashflow_purchase_source import KashflowPurchaseSource
@@ -43,7 +42,6 @@ log = logging.getLogger("ledgerbridge.sync.flows")
 
 VENDOR_NO_LENGTH = 7
 INVOICE_NO_LENGTH = 10
-DIVISION_PREFIX = re.compile(r"^(\d{1,2})-(.+)$")
 
 
 def default_rules() -> dict[str, Any]:
@@ -118,17 +116,7 @@ class KashflowPurchasesToSage(SageLedgerTarget, KashflowPurchaseSource):
 
 def vendor_for(code: str, rules: dict[str, Any]) -> tuple[str, str]:
     """(APDivisionNo, VendorNo) for a Kashflow supplier code."""
-    mapped = str((rules.get("vendor_accounts") or {}).get(code) or code).strip()
-    found = DIVISION_PREFIX.match(mapped)
-    if found:
-        division_no, vendor_no = found.group(1).zfill(2), found.group(2)
-    else:
-        division_no, vendor_no = str(rules.get("default_division") or SAGE_DEFAULT_DIVISION), mapped
-    vendor_no = vendor_no.strip().upper()
-    if not vendor_no or len(vendor_no) > VENDOR_NO_LENGTH:
-        raise TargetValidationError(
-            f"Kashflow supplier {code} maps to Sage vendor number {vendor_no!r}, which is not 1-{VENDOR_NO_LENGTH} "
-            "characters; map it in vendor_accounts (\"DD-VENDNO\").", system="Mapping", code="invalid_value",
-            payload={"supplier_code": code})
-    return division_no, vendor_no
+    return party_key(code, rules.get("vendor_accounts"), str(rules.get("default_division") or SAGE_DEFAULT_DIVISION),
+                     length=VENDOR_NO_LENGTH, label="supplier", number_label="vendor number",
+                     rule="vendor_accounts", example="DD-VENDNO")
 

@@ -20,13 +20,13 @@ The engine (staging, closed periods, balancing, drill-down, crash safety) is
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 from django.db import connection
 
 from integrations.core.canonical import Payment, SalesInvoice, content_hash
 from integrations.core.errors import TargetValidationError
+from integrations.sage100.adapter import DIVISION_PREFIX
 from integrations.sage100.agent.operations import MAX_KEY_LENGTH
 from integrations.sync.connectors import sage_agent_client_for
 from integrations.sync.flows.kashflow_summary import KashflowSummary
@@ -40,7 +40,6 @@ from mapping.defaults import (
 )
 
 COMMENT_LENGTH = 30  # GL_GeneralJournalHeader.JournalComment / Detail.PostingComment varchar(30)
-DIVISION_PREFIX = re.compile(r"^(\d{1,2})-(.+)$")
 
 
 def default_rules() -> dict[str, Any]:
@@ -63,14 +62,9 @@ class KashflowSummaryToSage(KashflowSummary):
     def chart(self) -> dict[str, tuple[str, str]] | None:
         """GL_Account (formatted account -> AccountKey, Status), read once per run; None without ODBC."""
         if self._chart is None:
-            settings = self.flow.target.settings or {}
-            if not (settings.get("odbc") or settings.get("dsn")):
-                return None
-            from integrations.sage100.odbc import SageOdbcReader
+            from integrations.sage100.odbc import gl_chart_for
 
-            with SageOdbcReader.from_settings(settings) as reader:
-                rows = reader.read("GL_Account", ["AccountKey", "Account", "Status"])
-            self._chart = {str(r["Account"]): (str(r["AccountKey"]), str(r.get("Status") or "A")) for r in rows}
+            self._chart = gl_chart_for(self.flow.target.settings or {})
         return self._chart
 
     def known(self, account: str) -> bool:
