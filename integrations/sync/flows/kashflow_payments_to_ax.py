@@ -157,19 +157,32 @@ class KashflowPaymentsToAx(KashflowPaymentSource):
     # ------------------------------------------------------------------ writing
 
     def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str | ConnectorError]:
-        """Per invoice: resolve the AX invoice, then one create message (its own MessageId)."""
-        return [self._send_one(document) for document in documents]
+        """Per invoice: resolve the AX invoice, then one create message (its own MessageId).
 
-    def _send_one(self, document: dict[str, Any]) -> str | ConnectorError:
-        lines = document["Journal"]["LedgerJournalTrans"]
-        # Checked again here, on the sender thread where messages go one after another: a message of the same
-        # invoice sent just before this one (a replayed earlier version) is committed by now.
+        What AX already holds is read for the whole batch up front (the journal lines by PaymReference, the
+        invoice headers by RecId and CustomerRef: two reads, not two per payment). Messages go one after another
+        on this thread, so what a message of the batch creates is added to ``held`` before the next one is
+        checked (two versions of the same invoice's payments in one batch never post a line twice)."""
         held = {row["PAYMREFERENCE"]: row["JOURNALNUM"] for row in self.reader.journal_lines(
-            "PAYMREFERENCE", [line["PaymReference"] for line in lines])}
+            "PAYMREFERENCE", [line["PaymReference"] for d in documents for line in d["Journal"]["LedgerJournalTrans"]])}
+        headers = self.reader.invoice_headers(
+            recids=sorted({int(d["InvoiceRecId"]) for d in documents if d.get("InvoiceRecId")}),
+            customer_refs=sorted({str(d["KashflowInvoice"]) for d in documents}))
+        out: list[str | ConnectorError] = []
+        for document in documents:
+            result = self._send_one(document, held, headers)
+            if isinstance(result, str) and not result.startswith("MessageId:"):
+                held.update({line["PaymReference"]: result for line in document["Journal"]["LedgerJournalTrans"]})
+            out.append(result)
+        return out
+
+    def _send_one(self, document: dict[str, Any], held: dict[str, str],
+                  headers: list[dict[str, Any]]) -> str | ConnectorError:
+        lines = document["Journal"]["LedgerJournalTrans"]
         if all(line["PaymReference"] in held for line in lines):
             return held[lines[0]["PaymReference"]]
         try:
-            invoice_id = self.ax_invoice(document)
+            invoice_id = self.ax_invoice(document, headers)
         except TransientError as error:
             return error
         journal = dict(document["Journal"])
@@ -186,15 +199,17 @@ class KashflowPaymentsToAx(KashflowPaymentSource):
                 raise  # stops the run; nothing was written
             return error  # this invoice only: retried (transient) or into the inbox (refused)
 
-    def ax_invoice(self, document: dict[str, Any]) -> str:
-        """The posted AX invoice id of the document's Kashflow invoice; TransientError while it is not there."""
+    @staticmethod
+    def ax_invoice(document: dict[str, Any], headers: list[dict[str, Any]]) -> str:
+        """The posted AX invoice id of the document's Kashflow invoice among ``headers`` (CUSTINVOICETABLE rows
+        read for the batch); TransientError while it is not there."""
         number, account = document["KashflowInvoice"], document["CustomerAccount"]
         rows = []
         if document.get("InvoiceRecId"):
-            rows = self.reader.invoice_headers(recids=[int(document["InvoiceRecId"])])
+            rows = [row for row in headers if int(row["RECID"]) == int(document["InvoiceRecId"])]
         if not rows:
-            rows = [row for row in self.reader.invoice_headers(customer_refs=[number])
-                    if account in (row["ORDERACCOUNT"], row["INVOICEACCOUNT"])]
+            rows = [row for row in headers if str(row["CUSTOMERREF"]) == str(number)
+                    and account in (row["ORDERACCOUNT"], row["INVOICEACCOUNT"])]
         if not rows:
             raise TransientError(f"Kashflow invoice {number} is not in AX yet; its payment waits for it (posted by "
                                  "kashflow_invoices_to_ax).", system="Ledgerbridge", code="awaiting_invoice")
