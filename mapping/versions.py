@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import importlib.util
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mapping.models import MappingSet, MappingVersion
+from mapping.rules import live_chart, validate_rules
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,7 @@ def problem_of(error: Any) -> Problem:
 def validate(flow_key: str, rules: Any, *, chart: Callable[[], Mapping[str, str] | None] | None = None
              ) -> list[Problem]:
     """Structural checks (a JSON object of named sections, not too big), then the rule kinds' own validation
-    (``chart``: the target's live chart of accounts, see ``mapping.rules.live_chart``).
-
-    ``mapping.rules.validate_rules`` is looked up by module spec rather than by catching ImportError, so a bug
-    inside the rules module raises instead of quietly switching validation off.
-    """
+    (``chart``: the target's live chart of accounts, see ``mapping.rules.live_chart``)."""
     if not isinstance(rules, dict):
         return [Problem("", f"The rules must be a JSON object of sections, not {_json_type(rules)}.")]
     problems = [Problem(repr(key), "Section names must be text.") for key in rules if not isinstance(key, str)]
@@ -106,9 +102,6 @@ def validate(flow_key: str, rules: Any, *, chart: Callable[[], Mapping[str, str]
         return [Problem("", f"The rules are not plain JSON: {error}")]
     if size > MAX_RULES_BYTES:
         return [Problem("", f"The rules are {size:,} bytes; the limit is {MAX_RULES_BYTES:,}.")]
-    if importlib.util.find_spec("mapping.rules") is None:
-        return []  # the rule-kind validator has not landed yet; the structural checks above still apply
-    from mapping.rules import validate_rules
 
     found = validate_rules(flow_key, rules, chart=chart) if chart is not None else validate_rules(flow_key, rules)
     return [problem_of(e) for e in found]
@@ -132,10 +125,6 @@ def _live_chart(flow) -> Mapping[str, str] | None:
     An unreachable ERP must not block fixing a mapping (the fix may be what the inbox is waiting for); the
     engine still reports an unknown account per record when it posts, so nothing goes wrong silently.
     """
-    try:
-        from mapping.rules import live_chart
-    except ImportError:
-        return None
     try:
         return live_chart(flow)
     except Exception as error:  # noqa: BLE001 - any driver/network error means "chart unavailable"
