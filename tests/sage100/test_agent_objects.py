@@ -7,7 +7,10 @@ from decimal import Decimal
 
 from integrations.sage100.sandbox.abc import ACCOUNT_KEYS
 
-TODAY = date.today().isoformat()
+
+def today() -> str:
+    """Read when asserting, not at import: a run that crosses midnight must not compare with yesterday."""
+    return date.today().isoformat()
 
 
 def op(key: str, obj: str, action: str, fields: dict, lines: list | None = None) -> dict:
@@ -30,7 +33,7 @@ def test_customer_create_then_update(sandbox):
     [row] = sandbox.rows("SELECT * FROM AR_Customer WHERE CustomerNo = 'NEWCO'")
     assert row["CustomerName"] == "New Co Inc" and row["CreditLimit"] == 7500.5
     assert row["TelephoneNo"] == "(414) 555-0001" and row["CustomerStatus"] == "A"
-    assert row["DateCreated"] == TODAY and row["UserCreatedKey"] == "0000000003"
+    assert row["DateCreated"] == today() and row["UserCreatedKey"] == "0000000003"
 
 
 def test_customers_and_vendors_created_without_a_number_are_numbered(sandbox):
@@ -96,11 +99,11 @@ def test_cash_receipt_pays_an_open_invoice(sandbox):
     assert len(result["record_key"]["DepositNo"]) == 5
     [receipt] = sandbox.rows("SELECT * FROM AR_CashReceiptsHistory WHERE CheckNo = '77001'")
     assert receipt["CashAmountApplied"] == invoice["Balance"] and receipt["InvoiceBalance"] == 0
-    assert receipt["DepositDate"] == TODAY and receipt["DepositType"] == "C"
+    assert receipt["DepositDate"] == today() and receipt["DepositType"] == "C"
     assert sandbox.rows("SELECT Balance FROM AR_OpenInvoice WHERE InvoiceNo = ? AND CustomerNo = 'ABF'",
                         (invoice["InvoiceNo"],)) == [{"Balance": 0}]
     [abf] = sandbox.rows("SELECT LastPaymentAmt, DateLastPayment FROM AR_Customer WHERE CustomerNo = 'ABF'")
-    assert abf == {"LastPaymentAmt": invoice["Balance"], "DateLastPayment": TODAY}
+    assert abf == {"LastPaymentAmt": invoice["Balance"], "DateLastPayment": today()}
 
 
 def test_ap_invoice_posts_open_invoice_and_distribution(sandbox):
@@ -143,7 +146,7 @@ def test_sales_order_create_update_delete_moves_committed_stock(sandbox):
     number = created["record_key"]["SalesOrderNo"]
     [header] = sandbox.rows("SELECT * FROM SO_SalesOrderHeader WHERE SalesOrderNo = ?", (number,))
     assert (header["OrderType"], header["OrderStatus"], header["NonTaxableAmt"]) == ("S", "N", 577)
-    assert header["BillToName"] == "American Business Futures" and header["OrderDate"] == TODAY
+    assert header["BillToName"] == "American Business Futures" and header["OrderDate"] == today()
     assert on_order() == start + 3
 
     updated = sandbox.one(op("so2", "SO_SalesOrder_bus", "update", {"SalesOrderNo": number, "OrderStatus": "O"},

@@ -82,7 +82,8 @@ def test_reader_normalises_values_like_sage(company):
     assert abf["CreditLimit"] == Decimal("120000.00") and str(abf["CreditLimit"]) == "120000.00"
     assert abf["CurrentBalance"] == Decimal("3252.38")
     assert isinstance(abf["DateUpdated"], date)
-    assert len(abf["TimeUpdated"]) == 8 and 7 <= float(abf["TimeUpdated"]) < 24
+    assert len(abf["TimeUpdated"]) == 8 and 0 <= float(abf["TimeUpdated"]) < 24
+    assert row_stamp(abf) <= datetime.now()  # the seed never stamps a row in the future
     assert account["Account"] == "400-00-00" and account["AccountDesc"] == "Sales"
 
 

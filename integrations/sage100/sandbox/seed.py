@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,15 @@ class _Generator:
         self.checks = 1000
         # Working-hours times (07:00-18:00 every 13 s), formatted once: stamps are drawn from here.
         self.times = [decimal_hours(time(s // 3600, s // 60 % 60, s % 60)) for s in range(7 * 3600, 18 * 3600, 13)]
+        # Nothing is stamped later than now: a row of today gets a time that has already passed (a change polled
+        # on DateUpdated/TimeUpdated must come after every seeded row, whatever the hour the sandbox is seeded).
+        now = datetime.now()
+        passed = [t for t in self.times if t <= decimal_hours(now)]
+        if today != now.date():
+            self.times_today = self.times
+        else:  # before the working day starts: the small hours that have passed
+            self.times_today = passed or [decimal_hours(time(s // 3600, s // 60 % 60, s % 60))
+                                          for s in range(0, now.hour * 3600 + now.minute * 60 + 1, 13)]
 
     def build(self) -> Rows:
         self._company()
@@ -114,11 +123,12 @@ class _Generator:
 
     def stamp(self, created: date, updated: date | None = None, user: str = ADMIN) -> dict[str, Any]:
         updated = max(updated or created, created)
-        return {"DateCreated": created, "TimeCreated": self.clock(), "UserCreatedKey": user,
-                "DateUpdated": updated, "TimeUpdated": self.clock(), "UserUpdatedKey": user}
+        return {"DateCreated": created, "TimeCreated": self.clock(created), "UserCreatedKey": user,
+                "DateUpdated": updated, "TimeUpdated": self.clock(updated), "UserUpdatedKey": user}
 
-    def clock(self) -> str:
-        return self.times[int(self.rng.random() * len(self.times))]
+    def clock(self, day: date | None = None) -> str:
+        times = self.times_today if day == self.today else self.times
+        return times[int(self.rng.random() * len(times))]
 
     def days_ago(self, days: int) -> date:
         return self.today - timedelta(days=days)
@@ -537,7 +547,7 @@ class _Generator:
                         "JournalRegisterNo": f"{register:06}", "SequenceNo": f"{seq:06}",
                         "AccountKey": abc.ACCOUNT_KEYS[account], "PostingDate": posting, "SourceJournal": "GJ",
                         "SourceModule": "G/L", "PostingComment": f"{comment} {posting:%b %Y}", "DebitAmount": dr,
-                        "CreditAmount": cr, "DateCreated": posting, "TimeCreated": self.clock(),
+                        "CreditAmount": cr, "DateCreated": posting, "TimeCreated": self.clock(posting),
                         "UserCreatedKey": ADMIN})
 
 
