@@ -1,4 +1,4 @@
-"""The rule kinds of a mapping set: their schema, their validation, and applying them to canonical records.
+"""The rule kinds of a mapping set: their schema, their validation, and applying them to canonical documents.
 
 A flow's rules dict (``MappingVersion.rules``) is a set of *sections*, one per rule kind. The oldest sections
 (flat ``gl_accounts``, ``dimensions``, ``customer_accounts``, ``routing`` with ``total_above``, ``tax_groups``,
@@ -7,8 +7,10 @@ with the mapping layer extend them:
 
 * ``gl_rules`` — multi-level GL mapping: ``{"nominal", "department"?, "customer_group"?, "account"}``; the most
   specific matching rule wins, the flat ``gl_accounts`` is the first level (nominal only);
+* ``dimensions_by_account`` — per Kashflow nominal code, dimensions over the ``dimensions`` defaults (``""`` removes
+  one);
 * ``dimension_rules`` — ``{"when": <expression>, "set": {dimension: value}}``, per line, first match per dimension
-  wins, over the ``dimensions`` defaults;
+  wins, over the defaults;
 * ``custom_fields`` — a custom value (``custom.<name>`` or an enrichment value) to a dimension or a target field,
   optionally through a value table;
 * ``lookups`` — named tables ``{"values", "default", "fail_if_missing"}`` (``currency`` is applied to the invoice
@@ -20,9 +22,15 @@ with the mapping layer extend them:
 * ``address``, ``normalise``, ``currency``, ``status`` — configuration of engineer B's functions
   (:mod:`mapping.addresses`, ``normalise``, ``currency``, ``status``); validated here, applied by those modules.
 
+One engine applies the rules to every *document with lines*: sales invoices, purchase invoices and journals. What
+differs between them (their variables, their party, how a line is split, merged and numbered, what "total" means)
+is a :class:`DocumentKind`; everything else — enrichment, routing, dimensions, GL accounts, line handling, field
+mappings — is the same code for all three, so a rule behaves the same in every flow that offers it.
+
 Expressions are :mod:`mapping.expressions` (sandboxed, Decimal numbers, dotted variables through dicts). The
-variables a rule sees are documented in docs/mapping.md ("Rule kinds"): ``invoice.*``, ``line.*``,
-``customer.*`` (enrichment), ``custom.*``, ``transaction_type``.
+variables a rule sees are documented in docs/mapping.md ("Rule kinds"): the header (``invoice.*``,
+``purchase.*`` or ``journal.*``), ``line.*``, the party (``customer.*`` / ``supplier.*``, with enrichment),
+``custom.*``, ``transaction_type`` and ``anomaly_score``.
 
 Rules are compiled once per rules dict (expressions parsed, tables normalised) and cached, so applying a mapping
 to a record does no parsing: the transform stays far below the cost of the I/O around it.
@@ -31,12 +39,12 @@ to a record does no parsing: the transform stays far below the cost of the I/O a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from integrations.core.canonical import InvoiceLine, SalesInvoice
+from integrations.core.canonical import InvoiceLine, Journal, JournalLine, PurchaseInvoice, SalesInvoice
 from integrations.core.errors import TargetValidationError
 from mapping.expressions import ExpressionError
 
@@ -80,6 +88,8 @@ RULE_KINDS: tuple[RuleKind, ...] = (
     RuleKind("tax_groups", "VAT rates", "table", "Kashflow VAT rate (or 'exempt') -> target tax group / code.", True),
     RuleKind("customer_accounts", "Customer accounts", "table", "Kashflow customer code -> target customer."),
     RuleKind("dimensions", "Default dimensions", "table", "Financial dimensions every line carries by default."),
+    RuleKind("dimensions_by_account", "Dimensions by nominal", "object",
+             "Kashflow nominal code -> dimensions its lines carry over the defaults (\"\" removes one)."),
     RuleKind("dimension_rules", "Dimension derivation", "list",
              "When <expression>, set dimensions on the line; first match per dimension wins."),
     RuleKind("custom_fields", "Custom fields", "list",
@@ -112,6 +122,15 @@ GL_QUALIFIERS = ("department", "customer_group")
 INVOICE_SOURCE_FIELDS = ("number", "customer_code", "customer_name", "issue_date", "due_date", "currency",
                          "exchange_rate", "net_amount", "tax_amount", "gross_amount", "paid_amount", "status",
                          "customer_reference")
+PURCHASE_SOURCE_FIELDS = ("number", "supplier_code", "supplier_name", "issue_date", "due_date", "currency",
+                          "exchange_rate", "net_amount", "tax_amount", "gross_amount", "paid_amount", "status",
+                          "supplier_reference")
+JOURNAL_SOURCE_FIELDS = ("number", "date", "currency", "exchange_rate", "description", "total", "debit_total",
+                         "credit_total")
+# A field mapping's bare source (``"number"``) is a field of the document's header; these are all the headers'.
+SOURCE_FIELDS = frozenset(INVOICE_SOURCE_FIELDS + PURCHASE_SOURCE_FIELDS + JOURNAL_SOURCE_FIELDS)
+# The variables' top-level names a dotted source may start with (every kind of document, see DocumentKind).
+VARIABLE_ROOTS = frozenset({"invoice", "purchase", "journal", "customer", "supplier", "party", "custom"})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -168,6 +187,7 @@ class _FieldMapping:
     path: str
     target: str
     source: str | None = None
+    relative: bool = False  # a bare source names a field of the document's header
     constant: Any = None
     expression: Any = None
     required: bool = False
@@ -188,6 +208,10 @@ class _Split:
     nominal: str
     parts: list[tuple[Decimal, dict[str, str]]]
 
+    @property
+    def percents(self) -> list[Decimal]:
+        return [percent for percent, _dims in self.parts]
+
 
 @dataclass
 class _Enrichment:
@@ -196,6 +220,7 @@ class _Enrichment:
     key: str
     field: str
     default: Any
+    relative: bool  # a bare key names a field of the document's header (``customer_code``, ``supplier_code``)
 
 
 @dataclass
@@ -203,6 +228,7 @@ class CompiledRules:
     gl_accounts: dict[str, str]
     gl_rules: dict[str, list[_GlRule]]
     dimensions: dict[str, str]
+    dimensions_by_account: dict[str, dict[str, str]]
     dimension_rules: list[_Conditional]
     custom_fields: list[_CustomField]
     lookups: dict[str, _Lookup]
@@ -277,6 +303,7 @@ def _compile_rules(rules: Mapping[str, Any], errors: list[RuleError]) -> Compile
         candidates.sort(key=lambda r: -len(r.qualifiers))
 
     dimensions = _table(rules.get("dimensions"), "dimensions", errors)
+    dimensions_by_account = _dimensions_by_account(rules.get("dimensions_by_account"), errors)
 
     dimension_rules = []
     for i, rule in enumerate(_list(rules.get("dimension_rules"), "dimension_rules", errors)):
@@ -346,10 +373,11 @@ def _compile_rules(rules: Mapping[str, Any], errors: list[RuleError]) -> Compile
                 mapping.max_length = rule["max_length"]
         if given[0] == "source":
             source = _text(rule["source"])
-            if source.split(".")[0] not in ("invoice", "customer", "custom") and source not in INVOICE_SOURCE_FIELDS:
-                errors.append(RuleError(f"{path}.source", f"{source!r} is not a source field; use one of "
-                                                          f"{', '.join(INVOICE_SOURCE_FIELDS)} or a variable"))
-            mapping.source = source if "." in source else f"invoice.{source}"
+            if source.split(".")[0] not in VARIABLE_ROOTS and source not in SOURCE_FIELDS:
+                errors.append(RuleError(f"{path}.source", f"{source!r} is not a source field; use a field of the "
+                                                          f"document ({', '.join(INVOICE_SOURCE_FIELDS)}, ...) or "
+                                                          "a variable"))
+            mapping.source, mapping.relative = source, "." not in source
         elif given[0] == "constant":
             mapping.constant = rule["constant"]
         else:
@@ -425,8 +453,7 @@ def _compile_rules(rules: Mapping[str, Any], errors: list[RuleError]) -> Compile
         if name and "." in name:
             errors.append(RuleError(f"{path}.name", "a name is one word (it becomes customer.<name>)"))
         if name and entity and key and fld:
-            enrichment.append(_Enrichment(name, entity, key if "." in key else f"invoice.{key}", fld,
-                                          rule.get("default")))
+            enrichment.append(_Enrichment(name, entity, key, fld, rule.get("default"), relative="." not in key))
 
     for section in ("address", "normalise", "currency", "status"):
         if section in rules:
@@ -444,10 +471,22 @@ def _compile_rules(rules: Mapping[str, Any], errors: list[RuleError]) -> Compile
     customer_accounts = _table(rules.get("customer_accounts"), "customer_accounts", [], allow_empty=True)
 
     return CompiledRules(
-        gl_accounts=gl_accounts, gl_rules=gl_rules, dimensions=dimensions, dimension_rules=dimension_rules,
+        gl_accounts=gl_accounts, gl_rules=gl_rules, dimensions=dimensions,
+        dimensions_by_account=dimensions_by_account, dimension_rules=dimension_rules,
         custom_fields=custom_fields, lookups=lookups, field_mappings=field_mappings, aggregate=aggregate,
         splits=splits, routing=routing, enrichment=enrichment, customer_accounts=customer_accounts,
         needs_line_variables=needs_line)
+
+
+def _dimensions_by_account(value: Any, errors: list[RuleError]) -> dict[str, dict[str, str]]:
+    """``{nominal: {dimension: value}}``; an empty value removes that dimension from the nominal's lines."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        errors.append(RuleError("dimensions_by_account", "must be an object of nominal code -> dimensions"))
+        return {}
+    return {str(nominal).strip(): _table(dims, f"dimensions_by_account.{nominal}", errors, allow_empty=True)
+            for nominal, dims in value.items()}
 
 
 def _validate_delegated(section: str, config: Any) -> list[RuleError]:
@@ -488,11 +527,15 @@ def _validate_delegated(section: str, config: Any) -> list[RuleError]:
 
 
 def validate_rules(flow_key: str, rules: dict[str, Any], *,
-                   chart: Callable[[], Mapping[str, str] | None] | None = None) -> list[RuleError]:
+                   chart: Callable[[], Mapping[str, str] | None] | None = None,
+                   dimensions: Callable[[], Mapping[str, Collection[str]] | None] | None = None) -> list[RuleError]:
     """Every problem of ``rules`` for ``flow_key``, with paths (and expression positions); [] when valid.
 
     ``chart`` (see :func:`live_chart`) returns the target's chart of accounts ``{account: name}``; when given and
-    it answers, every GL account the rules name must be in it.
+    it answers, every GL account the rules name must be in it. ``dimensions`` (see :func:`live_dimensions`)
+    returns the target's dimension values ``{dimension: values}``; when given and it answers, every dimension value
+    the rules write as a constant must be one of them (values computed by expressions cannot be known before a
+    run). Each is only called when the rules have something for it to check.
     """
     errors: list[RuleError] = []
     if isinstance(rules, Mapping):
@@ -502,19 +545,117 @@ def validate_rules(flow_key: str, rules: dict[str, Any], *,
                 errors.append(RuleError(str(key), f"unknown section {key!r}; known sections: "
                                                   f"{', '.join(sorted(known))}"))
     compiled = _compile_rules(rules, errors)
+    if not isinstance(rules, Mapping):
+        return errors
+    kind = _flow_document_kind(flow_key)
+    if kind is not None:
+        errors += _check_variables(compiled, kind)
     if chart is not None:
-        accounts = chart()
-        if accounts is not None:
-            for nominal, account in compiled.gl_accounts.items():
-                if account not in accounts:
-                    errors.append(RuleError(f"gl_accounts.{nominal}", f"account {account} is not in the target's "
-                                                                       "chart of accounts"))
-            for i, rule in enumerate((rules or {}).get("gl_rules") or []):
-                account = _text(rule.get("account")) if isinstance(rule, Mapping) else ""
-                if account and account not in accounts:
-                    errors.append(RuleError(f"gl_rules[{i}].account", f"account {account} is not in the target's "
-                                                                      "chart of accounts"))
+        errors += _check_accounts(rules, compiled, chart)
+    if dimensions is not None:
+        errors += _check_dimension_values(rules, dimensions)
     return errors
+
+
+def _flow_document_kind(flow_key: str) -> DocumentKind | None:
+    """The kind of document the flow's rules are applied to (by the flow's entity), if it is one."""
+    from integrations.sync.flows import FLOWS
+
+    definition = FLOWS.get(flow_key)
+    return DOCUMENT_KINDS_BY_ENTITY.get(definition.entity) if definition is not None else None
+
+
+def _check_variables(compiled: CompiledRules, kind: DocumentKind) -> list[RuleError]:
+    """Variables the flow's documents do not have, refused on save with their position: a rule written for sales
+    invoices (``customer.customer_group``) on a purchase flow would otherwise fail every record at run time.
+    ``line.*`` exists only while a line's dimensions are derived."""
+    from mapping.expressions import validate_expression
+
+    roots = kind.roots
+    expressions = [(rule.path + ".when", rule.expression, roots | {"line"}) for rule in compiled.dimension_rules]
+    expressions += [(rule.path + ".when", rule.expression, roots) for rule in compiled.routing
+                    if rule.expression is not None]
+    expressions += [(rule.path + ".expression", rule.expression, roots) for rule in compiled.field_mappings
+                    if rule.expression is not None]
+    errors = []
+    for path, expression, known in expressions:
+        if all(name.split(".")[0] in known for name in expression.names):
+            continue
+        error = validate_expression(expression.text, known_names=known)
+        if error is not None:
+            errors.append(RuleError(path, f"{error.message}; a {kind.label} has {kind.described}", error.position))
+    sources = [(rule.path + ".source", rule.source) for rule in compiled.field_mappings
+               if rule.source is not None and not rule.relative]
+    sources += [(rule.path + ".source", rule.source) for rule in compiled.custom_fields if "." in rule.source]
+    sources += [(f"enrichment[{i}].key", rule.key) for i, rule in enumerate(compiled.enrichment) if not rule.relative]
+    errors += [RuleError(path, f"{source.split('.')[0]!r} is not a variable of a {kind.label}; it has "
+                               f"{kind.described}")
+               for path, source in sources if source.split(".")[0] not in roots]
+    return errors
+
+
+def _check_accounts(rules: Mapping[str, Any], compiled: CompiledRules,
+                    chart: Callable[[], Mapping[str, str] | None]) -> list[RuleError]:
+    named = [(f"gl_accounts.{nominal}", account) for nominal, account in compiled.gl_accounts.items()]
+    named += [(f"gl_rules[{i}].account", _text(rule.get("account"))) for i, rule in _indexed(rules.get("gl_rules"))]
+    named = [(path, account) for path, account in named if account]
+    accounts = chart() if named else None
+    if accounts is None:
+        return []
+    return [RuleError(path, f"account {account} is not in the target's chart of accounts")
+            for path, account in named if account not in accounts]
+
+
+def _check_dimension_values(rules: Mapping[str, Any],
+                            dimensions: Callable[[], Mapping[str, Collection[str]] | None]) -> list[RuleError]:
+    written = list(constant_dimension_values(rules))
+    live = dimensions() if written else None
+    if live is None:
+        return []
+    errors = []
+    for path, name, value in written:
+        if name not in live:
+            errors.append(RuleError(path, f"{name} is not a dimension of the target (it has "
+                                          f"{', '.join(sorted(live)) or 'none'})"))
+        elif value not in live[name]:
+            errors.append(RuleError(path, f"{value} is not a value of the target's {name} dimension"))
+    return errors
+
+
+def constant_dimension_values(rules: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """``(path, dimension, value)`` of every dimension value the rules write as a constant: the defaults, the
+    values by nominal, what dimension rules set, split parts, and custom fields' value tables of kind dimension.
+    Empty values (which remove a dimension) are not values."""
+    yield from _dimension_table("dimensions", rules.get("dimensions"))
+    by_account = rules.get("dimensions_by_account")
+    for nominal, dims in (by_account.items() if isinstance(by_account, Mapping) else ()):
+        yield from _dimension_table(f"dimensions_by_account.{nominal}", dims)
+    for i, rule in _indexed(rules.get("dimension_rules")):
+        yield from _dimension_table(f"dimension_rules[{i}].set", rule.get("set"))
+    handling = rules.get("line_handling")
+    for i, split in _indexed(handling.get("splits") if isinstance(handling, Mapping) else None):
+        for j, part in _indexed(split.get("parts")):
+            yield from _dimension_table(f"line_handling.splits[{i}].parts[{j}].dimensions", part.get("dimensions"))
+    for i, rule in _indexed(rules.get("custom_fields")):
+        values, target = rule.get("values"), _text(rule.get("target"))
+        if rule.get("kind", "dimension") == "dimension" and target and isinstance(values, Mapping):
+            for key, value in values.items():
+                if _text(value):
+                    yield f"custom_fields[{i}].values.{key}", target, _text(value)
+
+
+def _dimension_table(path: str, table: Any) -> Iterator[tuple[str, str, str]]:
+    if isinstance(table, Mapping):
+        for name, value in table.items():
+            if not isinstance(value, (Mapping, list)) and _text(value):
+                yield f"{path}.{name}", str(name).strip(), _text(value)
+
+
+def _indexed(items: Any) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """(index, item) of the objects of a list section (anything else has its own error already)."""
+    for i, item in enumerate(items if isinstance(items, list) else ()):
+        if isinstance(item, Mapping):
+            yield i, item
 
 
 def _flow_defaults(flow_key: str) -> dict[str, Any]:
@@ -547,88 +688,353 @@ def live_chart(flow) -> dict[str, str] | None:
     return None
 
 
+def live_dimensions(flow) -> dict[str, set[str]] | None:
+    """The target's dimension values ``{dimension: values}``, or None when the flow's target has no ODBC settings
+    or is neither system.
+
+    AX: the financial dimensions of the company's account structures, each read from its backing view
+    (DIMENSIONATTRIBUTE.VIEWNAME over DIMENSIONATTRIBUTEVALUE / the operating units). Sage 100 keeps divisions and
+    departments as segments of the G/L account (see ``kashflow_invoices_to_sage.segmented_account``): ``Division``
+    is the second segment's codes and ``Department`` the third's (GL_SubAccount, or the active accounts'
+    segments when the company has no sub-account table)."""
+    target = getattr(flow, "target", None)
+    settings = getattr(target, "settings", None) or {}
+    system = str(getattr(target, "system", "") or "")
+    if not (settings.get("odbc") or settings.get("dsn")):
+        return None
+    if system == "sage100":
+        from integrations.sage100.odbc import SageOdbcReader
+
+        with SageOdbcReader.from_settings(settings) as reader:
+            return reader.segment_codes()
+    if system == "dynamics_ax":
+        from integrations.dynamics_ax.sql import AxSqlReader
+
+        with AxSqlReader.from_settings(settings) as reader:
+            return {name: set(values) for name, values in reader.account_structure_dimensions().items()}
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Applying
 # ---------------------------------------------------------------------------------------------------------------
+
+
+Document = SalesInvoice | PurchaseInvoice | Journal
+Line = InvoiceLine | JournalLine
 
 
 @dataclass
 class MappedLine:
     """A target line: the (possibly aggregated or split) canonical line, its target account and dimensions."""
 
-    line: InvoiceLine
+    line: Line
     account: str
     dimensions: dict[str, str]
 
 
 @dataclass
-class MappedInvoice:
-    invoice: SalesInvoice
+class MappedDocument:
+    """What the rules made of a document: its target lines, header dimensions and fields, and the routing verdict."""
+
+    document: Document
     lines: list[MappedLine]
-    dimensions: dict[str, str]  # the header's (defaults + invoice-level rules)
+    dimensions: dict[str, str]  # the header's (defaults + document-level custom fields)
     fields: dict[str, Any]  # field mappings and custom fields of kind "field"
     hold: str = ""
     skip: str = ""
     warnings: list[str] = field(default_factory=list)
     currency: str = ""
 
+    @property
+    def invoice(self) -> Document:  # the name the invoice flows knew
+        return self.document
 
-def invoice_variables(invoice: SalesInvoice, *, custom: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The expression variables of an invoice (``line`` is added per line)."""
-    return {
-        "transaction_type": invoice.entity,
-        "invoice": {
-            "number": invoice.number, "customer_code": invoice.customer_code, "customer_name": invoice.customer_name,
-            "issue_date": invoice.issue_date, "due_date": invoice.due_date,
-            "currency": invoice.currency, "exchange_rate": invoice.exchange_rate, "net_amount": invoice.net_amount,
+
+MappedInvoice = MappedDocument
+
+
+# ----------------------------------------------------------------------------------------- kinds of documents
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """What the shared engine needs to know about one kind of canonical document; the rest is common.
+
+    ``header`` and ``party`` name the variables of the document and of its party (enrichment values join the
+    party); ``aliases`` are other names of the header (a purchase is also ``invoice``, so a routing rule written
+    for sales invoices reads the same on purchases). ``total`` is what the old ``total_above`` routing compares.
+    """
+
+    label: str  # "invoice", "purchase", "journal" (in messages: "on Kashflow purchase 12")
+    header: str
+    party: str
+    aliases: tuple[str, ...]
+    header_variables: Callable[[Any], dict[str, Any]]
+    party_variables: Callable[[Any], dict[str, Any]]
+    line_variables: Callable[[Any], dict[str, Any]]
+    total: Callable[[Any], Decimal]
+    split: Callable[[Any, _Split, dict[str, str]], list[tuple[Any, dict[str, str]]]]
+    aggregate_key: Callable[[MappedLine], tuple]
+    merge: Callable[[list[MappedLine]], Any]
+    renumber: Callable[[Any, int], Any]
+
+    @property
+    def roots(self) -> frozenset[str]:
+        """The top-level variables of this kind of document (``line`` is added while lines are mapped)."""
+        return frozenset({self.header, *self.aliases, self.party, "custom", "transaction_type", "anomaly_score"})
+
+    @property
+    def described(self) -> str:
+        return ", ".join(f"{name}.*" for name in (self.header, *self.aliases, self.party, "custom")) + \
+            ", transaction_type, anomaly_score"
+
+    def variables(self, document: Any, custom: Mapping[str, Any] | None, anomaly_score: float | None
+                  ) -> dict[str, Any]:
+        """The expression variables of a document (``line`` is added per line)."""
+        header = self.header_variables(document)
+        variables = {"transaction_type": document.entity, self.header: header, self.party: self.party_variables(
+            document), "custom": dict(custom) if custom else {},
+            "anomaly_score": _UNSCORED if anomaly_score is None else _score(anomaly_score)}
+        if self.aliases:
+            variables.update(dict.fromkeys(self.aliases, header))
+        return variables
+
+
+_UNSCORED = Decimal(0)  # a record the co-pilot did not score reads as 0: no rule on the score matches it
+
+
+def _score(anomaly_score: float) -> Decimal:
+    """The co-pilot's anomaly score as an expression number (through its repr, so 0.8 stays 0.8)."""
+    score = Decimal(repr(float(anomaly_score)))
+    return score if score.is_finite() else _UNSCORED
+
+
+def _sales_header(invoice: SalesInvoice) -> dict[str, Any]:
+    return {"number": invoice.number, "customer_code": invoice.customer_code, "customer_name": invoice.customer_name,
+            "issue_date": invoice.issue_date, "due_date": invoice.due_date, "currency": invoice.currency,
+            "exchange_rate": invoice.exchange_rate, "net_amount": invoice.net_amount,
             "tax_amount": invoice.tax_amount, "gross_amount": invoice.gross_amount, "total": invoice.gross_amount,
             "paid_amount": invoice.paid_amount, "status": invoice.status,
-            "customer_reference": invoice.customer_reference, "line_count": Decimal(len(invoice.lines)),
-        },
-        "customer": {"code": invoice.customer_code, "name": invoice.customer_name},
-        "custom": dict(custom or {}),
-    }
+            "customer_reference": invoice.customer_reference, "line_count": Decimal(len(invoice.lines))}
 
 
-def _line_variables(line: InvoiceLine) -> dict[str, Any]:
+def _purchase_header(purchase: PurchaseInvoice) -> dict[str, Any]:
+    return {"number": purchase.number, "supplier_code": purchase.supplier_code,
+            "supplier_name": purchase.supplier_name, "issue_date": purchase.issue_date, "due_date": purchase.due_date,
+            "currency": purchase.currency, "exchange_rate": purchase.exchange_rate, "net_amount": purchase.net_amount,
+            "tax_amount": purchase.tax_amount, "gross_amount": purchase.gross_amount, "total": purchase.gross_amount,
+            "paid_amount": purchase.paid_amount, "status": purchase.status,
+            "supplier_reference": purchase.supplier_reference, "line_count": Decimal(len(purchase.lines))}
+
+
+def _journal_header(journal: Journal) -> dict[str, Any]:
+    debits = _journal_total(journal)
+    credits = sum((line.credit for line in journal.lines), Decimal(0))
+    return {"number": journal.number, "date": journal.journal_date, "currency": journal.currency,
+            "exchange_rate": journal.exchange_rate, "description": journal.description, "total": debits,
+            "debit_total": debits, "credit_total": credits, "line_count": Decimal(len(journal.lines))}
+
+
+def _journal_total(journal: Journal) -> Decimal:
+    """A journal's size: what it moves, the sum of its debits."""
+    return sum((line.debit for line in journal.lines), Decimal(0))
+
+
+def _invoice_line_variables(line: InvoiceLine) -> dict[str, Any]:
     return {"nominal": line.account_code, "description": line.description, "quantity": line.quantity,
             "unit_price": line.unit_price, "net_amount": line.net_amount, "tax_amount": line.tax_amount,
             "tax_rate": line.tax_rate if line.tax_rate is not None else "exempt", "product_code": line.product_code}
 
 
-def apply_mapping(invoice: SalesInvoice, rules: Mapping[str, Any], *, account_label: str = "target account",
-                  enrichment=None, custom: Mapping[str, Any] | None = None,
-                  require_accounts: bool = True) -> MappedInvoice:
-    """Apply the rules to a canonical sales invoice: enrichment, routing, dimensions, GL accounts, line handling,
-    field mappings. Pure (the enrichment source is the only outside read, and is cached by its owner).
+def _journal_line_variables(line: JournalLine) -> dict[str, Any]:
+    return {"nominal": line.account_code, "description": line.description, "amount": line.amount,
+            "debit": line.debit, "credit": line.credit, "tax_code": line.tax_code, "tax_amount": line.tax_amount,
+            "dimensions": dict(line.dimensions)}
+
+
+def _portions(amount: Decimal, percents: Sequence[Decimal]) -> list[Decimal]:
+    """``amount`` by percentages, each part rounded to the cent and the remainder on the last, so the parts add up
+    to ``amount`` exactly (a split never loses or invents a penny, and a journal stays balanced).
+
+    When the earlier parts' rounding up leaves the last, small share less than nothing (1.90 at 3.95 / 0.79 / 95 /
+    0.26 % would end on -0.01), the parts are taken from the rounded running total instead: they still add up
+    exactly, and none takes the opposite sign of the amount (a debit never gains a credit part)."""
+    parts = [(amount * percent / HUNDRED).quantize(CENT, ROUND_HALF_UP) for percent in percents[:-1]]
+    last = amount - sum(parts, Decimal(0))
+    if last * amount >= 0:
+        return [*parts, last]
+    running, previous, parts = Decimal(0), Decimal(0), []
+    for percent in percents[:-1]:
+        running += percent
+        total = (amount * running / HUNDRED).quantize(CENT, ROUND_HALF_UP)
+        parts.append(total - previous)
+        previous = total
+    return [*parts, amount - previous]
+
+
+def _part_description(description: str, percent: Decimal) -> str:
+    return f"{description} ({percent.normalize():f}%)"
+
+
+def _split_invoice_line(line: InvoiceLine, split: _Split, dims: Mapping[str, str]
+                        ) -> list[tuple[InvoiceLine, dict[str, str]]]:
+    nets, taxes = _portions(line.net_amount, split.percents), _portions(line.tax_amount, split.percents)
+    return [(replace(line, quantity=Decimal(1), unit_price=net, net_amount=net, tax_amount=tax,
+                     description=_part_description(line.description, percent)), {**dims, **part_dims})
+            for (percent, part_dims), net, tax in zip(split.parts, nets, taxes, strict=True)]
+
+
+def _split_journal_line(line: JournalLine, split: _Split, dims: Mapping[str, str]
+                        ) -> list[tuple[JournalLine, dict[str, str]]]:
+    """Journal lines often have no comment (the target then shows the journal's): a part of one keeps none."""
+    amounts, taxes = _portions(line.amount, split.percents), _portions(line.tax_amount, split.percents)
+    return [(replace(line, amount=amount, tax_amount=tax,
+                     description=_part_description(line.description, percent) if line.description else ""),
+             {**dims, **part_dims})
+            for (percent, part_dims), amount, tax in zip(split.parts, amounts, taxes, strict=True)]
+
+
+def _invoice_line_key(item: MappedLine) -> tuple:
+    return item.account, tuple(sorted(item.dimensions.items())), item.line.tax_rate
+
+
+def _journal_line_key(item: MappedLine) -> tuple:
+    """Debits and credits are merged apart: aggregating keeps both sides of the journal visible (and balanced)."""
+    return item.account, tuple(sorted(item.dimensions.items())), item.line.amount > 0, item.line.tax_code
+
+
+def _more(description: str, members: int) -> str:
+    return f"{description} (+{members - 1} more)"
+
+
+def _merge_invoice_lines(members: list[MappedLine]) -> InvoiceLine:
+    first = members[0].line
+    net = sum((m.line.net_amount for m in members), Decimal(0))
+    tax = sum((m.line.tax_amount for m in members), Decimal(0))
+    return replace(first, quantity=Decimal(1), unit_price=net, net_amount=net, tax_amount=tax,
+                   description=_more(first.description, len(members)), product_code="")
+
+
+def _merge_journal_lines(members: list[MappedLine]) -> JournalLine:
+    first = members[0].line
+    return replace(first, amount=sum((m.line.amount for m in members), Decimal(0)),
+                   tax_amount=sum((m.line.tax_amount for m in members), Decimal(0)),
+                   description=_more(first.description, len(members)),
+                   source_ids=tuple(sid for m in members for sid in m.line.source_ids))
+
+
+def _renumber_invoice_line(line: InvoiceLine, number: int) -> InvoiceLine:
+    return line if line.number == number else replace(line, number=number)
+
+
+SALES_INVOICE = DocumentKind(
+    label="invoice", header="invoice", party="customer", aliases=(), header_variables=_sales_header,
+    party_variables=lambda invoice: {"code": invoice.customer_code, "name": invoice.customer_name},
+    line_variables=_invoice_line_variables, total=lambda invoice: invoice.gross_amount, split=_split_invoice_line,
+    aggregate_key=_invoice_line_key, merge=_merge_invoice_lines, renumber=_renumber_invoice_line)
+PURCHASE_INVOICE = DocumentKind(
+    label="purchase", header="purchase", party="supplier", aliases=("invoice",), header_variables=_purchase_header,
+    party_variables=lambda purchase: {"code": purchase.supplier_code, "name": purchase.supplier_name},
+    line_variables=_invoice_line_variables, total=lambda purchase: purchase.gross_amount, split=_split_invoice_line,
+    aggregate_key=_invoice_line_key, merge=_merge_invoice_lines, renumber=_renumber_invoice_line)
+JOURNAL = DocumentKind(  # journals have no party: enrichment values are party.<name>
+    label="journal", header="journal", party="party", aliases=(), header_variables=_journal_header,
+    party_variables=lambda journal: {}, line_variables=_journal_line_variables, total=_journal_total,
+    split=_split_journal_line, aggregate_key=_journal_line_key, merge=_merge_journal_lines,
+    renumber=lambda line, number: line)  # journal lines keep their order and have no number
+DOCUMENT_KINDS: dict[type, DocumentKind] = {SalesInvoice: SALES_INVOICE, PurchaseInvoice: PURCHASE_INVOICE,
+                                            Journal: JOURNAL}
+DOCUMENT_KINDS_BY_ENTITY: dict[str, DocumentKind] = {"sales_invoice": SALES_INVOICE,
+                                                     "purchase_invoice": PURCHASE_INVOICE, "journal": JOURNAL}
+
+
+def document_kind(document: Any) -> DocumentKind:
+    try:
+        return DOCUMENT_KINDS[type(document)]
+    except KeyError:
+        raise TypeError(f"mapping rules apply to {', '.join(k.__name__ for k in DOCUMENT_KINDS)}, "
+                        f"not {type(document).__name__}") from None
+
+
+def invoice_variables(invoice: SalesInvoice, *, custom: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The expression variables of an invoice (``line`` is added per line)."""
+    return SALES_INVOICE.variables(invoice, custom, None)
+
+
+def document_variables(document: Document, *, custom: Mapping[str, Any] | None = None,
+                       anomaly_score: float | None = None) -> dict[str, Any]:
+    """The expression variables of any document the rules apply to (``line`` is added per line)."""
+    return document_kind(document).variables(document, custom, anomaly_score)
+
+
+# ----------------------------------------------------------------------------------------- the engine
+
+
+def apply_mapping(document: Document, rules: Mapping[str, Any], *, account_label: str = "target account",
+                  enrichment=None, custom: Mapping[str, Any] | None = None, require_accounts: bool = True,
+                  anomaly_score: float | None = None) -> MappedDocument:
+    """Apply the rules to a canonical sales invoice, purchase invoice or journal: enrichment, routing, dimensions,
+    GL accounts, line handling, field mappings. Pure (the enrichment source is the only outside read, and is
+    cached by its owner). ``anomaly_score`` is the co-pilot's score of the record (0..1) for routing rules; None
+    (not scored) reads as 0.
 
     An unmapped nominal code raises TargetValidationError ``mapping_missing`` with ``{"nominal_code": ...}``
     (the inbox groups on it), worded "No <account_label> is mapped for Kashflow nominal code <code>".
     """
+    kind = document_kind(document)
     compiled = compiled_for(rules)
-    variables = invoice_variables(invoice, custom=custom)
+    variables = kind.variables(document, custom, anomaly_score)
     warnings: list[str] = []
-
-    for rule in compiled.enrichment:
-        key = _resolve(variables, rule.key)
-        value = enrichment.lookup(rule.entity, str(key), rule.field) if enrichment is not None and key else None
-        variables["customer"][rule.name] = rule.default if value in (None, "") else value
-
-    hold = skip = ""
-    for rule in compiled.routing:
-        matched = invoice.gross_amount > rule.amount if rule.amount is not None else _evaluate(rule, variables)
-        if matched:
-            reason = rule.reason or (
-                f"Total {invoice.gross_amount} {invoice.currency} is above the approval limit of {rule.amount} "
-                f"{invoice.currency}." if rule.amount is not None else f"Routing rule {rule.path} matched: {rule.text}")
-            if rule.action == "skip":
-                skip = reason
-                break
-            if not hold:
-                hold = reason
+    _enrich(compiled, kind, variables, enrichment)
+    hold, skip = _route(compiled, kind, document, variables)
     if skip:
-        return MappedInvoice(invoice, [], {}, {}, hold="", skip=skip, warnings=warnings)
+        return MappedDocument(document, [], {}, {}, hold="", skip=skip, warnings=warnings)
+    header_dimensions, fields = _custom_fields(compiled, variables)
+    currency = document.currency
+    if "currency" in compiled.lookups:
+        currency = _lookup(compiled.lookups["currency"], "currency", document.currency, "currency code") or currency
+    party = variables[kind.party]
+    group = str(party.get(f"{kind.party}_group") or party.get("group") or "")
+    mapped = _map_lines(compiled, kind, document.lines, variables, header_dimensions, group, account_label,
+                        require_accounts)
+    fields.update(_field_values(compiled, kind, document, variables, warnings))
+    return MappedDocument(document, mapped, header_dimensions, fields, hold=hold, warnings=warnings,
+                          currency=currency)
 
+
+def _enrich(compiled: CompiledRules, kind: DocumentKind, variables: dict[str, Any], enrichment) -> None:
+    """Enrichment values join the party's variables (``customer.customer_group``)."""
+    for rule in compiled.enrichment:
+        key = _resolve(variables[kind.header], rule.key) if rule.relative else _resolve(variables, rule.key)
+        value = enrichment.lookup(rule.entity, str(key), rule.field) if enrichment is not None and key else None
+        variables[kind.party][rule.name] = rule.default if value in (None, "") else value
+
+
+def _route(compiled: CompiledRules, kind: DocumentKind, document: Document, variables: Mapping[str, Any]
+           ) -> tuple[str, str]:
+    """(hold reason, skip reason): every matching hold rule is a reason to hold (the first is given), the first
+    matching skip rule skips."""
+    hold = ""
+    for rule in compiled.routing:
+        if rule.amount is not None:
+            total = kind.total(document)
+            if total <= rule.amount:
+                continue
+            reason = rule.reason or (f"Total {total} {document.currency} is above the approval limit of "
+                                     f"{rule.amount} {document.currency}.")
+        elif _evaluate(rule, variables):
+            reason = rule.reason or f"Routing rule {rule.path} matched: {rule.text}"
+        else:
+            continue
+        if rule.action == "skip":
+            return "", reason
+        hold = hold or reason
+    return hold, ""
+
+
+def _custom_fields(compiled: CompiledRules, variables: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The header's dimensions (the defaults, then custom fields of kind dimension) and custom target fields."""
     header_dimensions = dict(compiled.dimensions)
     fields: dict[str, Any] = {}
     for rule in compiled.custom_fields:
@@ -648,61 +1054,79 @@ def apply_mapping(invoice: SalesInvoice, rules: Mapping[str, Any], *, account_la
             header_dimensions[rule.target] = value
         else:
             fields[rule.target] = value
+    return header_dimensions, fields
 
-    currency = invoice.currency
-    if "currency" in compiled.lookups:
-        currency = _lookup(compiled.lookups["currency"], "currency", invoice.currency, "currency code") or currency
 
-    # Dimensions and accounts per source line, then splits and aggregation.
-    customer_group = str(variables["customer"].get("customer_group") or variables["customer"].get("group") or "")
+def _map_lines(compiled: CompiledRules, kind: DocumentKind, lines: Sequence[Line], variables: dict[str, Any],
+               header_dimensions: dict[str, str], group: str, account_label: str, required: bool
+               ) -> list[MappedLine]:
+    """Dimensions and accounts per source line, then splits and aggregation, then target line numbers.
+
+    The hot loop of a run (every line of every record): what it needs is read into locals once per document."""
+    dimension_rules, by_account, splits = compiled.dimension_rules, compiled.dimensions_by_account, compiled.splits
+    line_variables = kind.line_variables if compiled.needs_line_variables else None
+    # Rules that do not read the line are decided once per document; per line only the others are evaluated.
+    document_level = {id(rule): _evaluate(rule, variables) for rule in dimension_rules if not rule.per_line}
     mapped: list[MappedLine] = []
-    # Rules that do not read the line are decided once per invoice; per line only the others are evaluated.
-    invoice_level = {id(rule): _evaluate(rule, variables) for rule in compiled.dimension_rules if not rule.per_line}
-    for line in invoice.lines:
+    for line in lines:
         dims = header_dimensions
-        if compiled.dimension_rules:
-            if compiled.needs_line_variables:
-                variables["line"] = _line_variables(line)
-            dims = dict(header_dimensions)
-            decided: set[str] = set()
-            for rule in compiled.dimension_rules:
-                if decided.issuperset(rule.values):  # every dimension it sets is decided: no need to ask
-                    continue
-                matched = _evaluate(rule, variables) if rule.per_line else invoice_level[id(rule)]
-                if matched:
-                    for name, value in rule.values.items():
-                        if name not in decided:
-                            dims[name] = value
-                            decided.add(name)
-        split = compiled.splits.get(line.account_code)
-        if split is not None:
-            for part_line, part_dims in _split_line(line, split, dims):
-                account = _account(compiled, part_line.account_code, part_dims, customer_group, account_label,
-                                    require_accounts)
-                mapped.append(MappedLine(part_line, account, part_dims))
-        else:
-            account = _account(compiled, line.account_code, dims, customer_group, account_label, require_accounts)
-            mapped.append(MappedLine(line, account, dims))
+        if by_account and line.account_code in by_account:  # "" removes a default
+            dims = {name: value for name, value in {**dims, **by_account[line.account_code]}.items() if value}
+        if dimension_rules:
+            if line_variables is not None:
+                variables["line"] = line_variables(line)
+            dims = _derived_dimensions(dimension_rules, variables, dims, document_level)
+        split = splits.get(line.account_code)
+        if split is None:
+            mapped.append(MappedLine(line, _account(compiled, line.account_code, dims, group, account_label,
+                                                    required), dims))
+            continue
+        for part_line, part_dims in kind.split(line, split, dims):
+            mapped.append(MappedLine(part_line, _account(compiled, part_line.account_code, part_dims, group,
+                                                         account_label, required), part_dims))
     variables.pop("line", None)
     if compiled.aggregate and len(mapped) > 1:
-        mapped = _aggregate(mapped)
-    if compiled.splits or compiled.aggregate:  # target line numbers stay unique after splitting / merging
-        mapped = [item if item.line.number == number else
-                  MappedLine(replace(item.line, number=number), item.account, item.dimensions)
+        mapped = _aggregate(kind, mapped)
+    if splits or compiled.aggregate:  # target line numbers stay unique after splitting / merging
+        mapped = [MappedLine(kind.renumber(item.line, number), item.account, item.dimensions)
                   for number, item in enumerate(mapped, start=1)]
+    return mapped
 
+
+def _derived_dimensions(rules: list[_Conditional], variables: Mapping[str, Any], dims: Mapping[str, str],
+                        document_level: Mapping[int, bool]) -> dict[str, str]:
+    """``dims`` with each dimension set by the first matching rule that sets it."""
+    derived = dict(dims)
+    decided: set[str] = set()
+    for rule in rules:
+        if decided.issuperset(rule.values):  # every dimension it sets is decided: no need to ask
+            continue
+        if _evaluate(rule, variables) if rule.per_line else document_level[id(rule)]:
+            for name, value in rule.values.items():
+                if name not in decided:
+                    derived[name] = value
+                    decided.add(name)
+    return derived
+
+
+def _field_values(compiled: CompiledRules, kind: DocumentKind, document: Document, variables: Mapping[str, Any],
+                  warnings: list[str]) -> dict[str, Any]:
+    """Target header fields from the field mappings; an empty required one is ``mapping_missing``, a value cut to
+    its maximum length is a warning naming the field."""
+    fields: dict[str, Any] = {}
     for rule in compiled.field_mappings:
         if rule.expression is not None:
             value = _evaluate_expression(rule.expression, variables, rule.path)
         elif rule.source is not None:
-            value = _resolve(variables, rule.source)
+            value = _resolve(variables[kind.header], rule.source) if rule.relative else _resolve(variables,
+                                                                                                 rule.source)
         else:
             value = rule.constant
         if value in (None, ""):
             if rule.required:
                 raise TargetValidationError(
-                    f"Required field {rule.target} is empty ({rule.path}) on Kashflow invoice {invoice.number}",
-                    system="Mapping", code="mapping_missing", payload={"field": rule.target})
+                    f"Required field {rule.target} is empty ({rule.path}) on Kashflow {kind.label} "
+                    f"{document.number}", system="Mapping", code="mapping_missing", payload={"field": rule.target})
             continue
         if isinstance(value, Decimal):
             value = format(value, "f")
@@ -710,11 +1134,10 @@ def apply_mapping(invoice: SalesInvoice, rules: Mapping[str, Any], *, account_la
             warnings.append(f"{rule.target} cut to {rule.max_length} characters (was {value!r}).")
             value = value[:rule.max_length]
         fields[rule.target] = value
+    return fields
 
-    return MappedInvoice(invoice, mapped, header_dimensions, fields, hold=hold, warnings=warnings, currency=currency)
 
-
-def route_invoice(invoice: SalesInvoice, routing: list[dict[str, Any]], *, enrichment=None) -> tuple[str, str]:
+def route_invoice(invoice: Document, routing: list[dict[str, Any]], *, enrichment=None) -> tuple[str, str]:
     """(hold reason, skip reason) of the ``routing`` rules alone (flows that map nothing else through rules)."""
     result = apply_mapping(invoice, {"routing": routing}, enrichment=enrichment, require_accounts=False)
     return result.hold, result.skip
@@ -762,42 +1185,15 @@ def _account(compiled: CompiledRules, nominal: str, dims: Mapping[str, str], cus
     return account
 
 
-def _split_line(line: InvoiceLine, split: _Split, dims: Mapping[str, str]
-                ) -> list[tuple[InvoiceLine, dict[str, str]]]:
-    """One line as several, by percentage: each part's net and VAT rounded to the cent, the remainder on the
-    last part, so the parts add up to the line exactly."""
-    parts = []
-    net_left, tax_left = line.net_amount, line.tax_amount
-    for index, (percent, part_dims) in enumerate(split.parts):
-        last = index == len(split.parts) - 1
-        net = net_left if last else (line.net_amount * percent / HUNDRED).quantize(CENT, ROUND_HALF_UP)
-        tax = tax_left if last else (line.tax_amount * percent / HUNDRED).quantize(CENT, ROUND_HALF_UP)
-        net_left -= net
-        tax_left -= tax
-        parts.append((replace(line, quantity=Decimal(1), unit_price=net, net_amount=net, tax_amount=tax,
-                              description=f"{line.description} ({percent.normalize():f}%)"),
-                      {**dims, **part_dims}))
-    return parts
-
-
-def _aggregate(lines: list[MappedLine]) -> list[MappedLine]:
-    """Lines with the same account, dimensions and VAT rate as one line (amounts summed exactly)."""
+def _aggregate(kind: DocumentKind, lines: list[MappedLine]) -> list[MappedLine]:
+    """Lines with the same account, dimensions and VAT rate (journals: tax code and side) as one line, amounts
+    summed exactly."""
     groups: dict[tuple, list[MappedLine]] = {}
     for item in lines:
-        key = (item.account, tuple(sorted(item.dimensions.items())), item.line.tax_rate)
-        groups.setdefault(key, []).append(item)
-    result = []
-    for number, members in enumerate(groups.values(), start=1):
-        if len(members) == 1:
-            result.append(members[0])
-            continue
-        first = members[0].line
-        net = sum((m.line.net_amount for m in members), Decimal(0))
-        tax = sum((m.line.tax_amount for m in members), Decimal(0))
-        line = replace(first, number=number, quantity=Decimal(1), unit_price=net, net_amount=net, tax_amount=tax,
-                       description=f"{first.description} (+{len(members) - 1} more)", product_code="")
-        result.append(MappedLine(line, members[0].account, members[0].dimensions))
-    return result
+        groups.setdefault(kind.aggregate_key(item), []).append(item)
+    return [members[0] if len(members) == 1 else MappedLine(kind.merge(members), members[0].account,
+                                                            members[0].dimensions)
+            for members in groups.values()]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -12,6 +12,13 @@ Life cycle (docs/mapping.md "Versions"):
 * ``rollback`` publishes a *copy* of an older version as a new version. Published versions are never changed,
   because SyncRecords point at the version that transformed them and a replay "with the mapping that ran" must
   get exactly those rules back.
+* ``publish_patch`` is the inbox's one-place fix: a few value -> target entries added to the *published* rules
+  and published alone, so a fix never carries an unreviewed draft edit into the next run; an open draft gets the
+  same entries, so it neither goes stale nor undoes the fix when it is published later.
+* Publishing checks the rules against the target's live chart of accounts and dimension values. When they cannot
+  be read (the ERP is down, no ODBC settings), the publish goes on with a warning ("chart not checked: <why>") on
+  the returned version (``version.warnings``) and in the audit entry: an unreachable ERP must not block the fix
+  the inbox is waiting for. ``require_live_check=True`` refuses instead.
 * Every publish, rollback, draft save/discard is written to the tenant's audit log with a summary of the change.
 
 ``publish`` is the low-level primitive for trusted callers (code and tests); anything a user typed goes
@@ -24,7 +31,7 @@ import copy
 import difflib
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +39,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mapping.models import MappingSet, MappingVersion
-from mapping.rules import live_chart, validate_rules
+from mapping.rules import live_chart, live_dimensions, validate_rules
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +93,11 @@ def problem_of(error: Any) -> Problem:
 
 # ---------------------------------------------------------------------------------------------- validation
 
-def validate(flow_key: str, rules: Any, *, chart: Callable[[], Mapping[str, str] | None] | None = None
-             ) -> list[Problem]:
+def validate(flow_key: str, rules: Any, *, chart: Callable[[], Mapping[str, str] | None] | None = None,
+             dimensions: Callable[[], Mapping[str, Collection[str]] | None] | None = None) -> list[Problem]:
     """Structural checks (a JSON object of named sections, not too big), then the rule kinds' own validation
-    (``chart``: the target's live chart of accounts, see ``mapping.rules.live_chart``)."""
+    (``chart``: the target's live chart of accounts, ``dimensions``: its dimension values; see
+    ``mapping.rules.live_chart`` / ``live_dimensions``)."""
     if not isinstance(rules, dict):
         return [Problem("", f"The rules must be a JSON object of sections, not {_json_type(rules)}.")]
     problems = [Problem(repr(key), "Section names must be text.") for key in rules if not isinstance(key, str)]
@@ -103,8 +111,8 @@ def validate(flow_key: str, rules: Any, *, chart: Callable[[], Mapping[str, str]
     if size > MAX_RULES_BYTES:
         return [Problem("", f"The rules are {size:,} bytes; the limit is {MAX_RULES_BYTES:,}.")]
 
-    found = validate_rules(flow_key, rules, chart=chart) if chart is not None else validate_rules(flow_key, rules)
-    return [problem_of(e) for e in found]
+    live = {name: reader for name, reader in (("chart", chart), ("dimensions", dimensions)) if reader is not None}
+    return [problem_of(e) for e in validate_rules(flow_key, rules, **live)]
 
 
 def _json_type(value: Any) -> str:
@@ -112,25 +120,70 @@ def _json_type(value: Any) -> str:
             type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _check(flow, rules: Any, *, live: bool = False) -> None:
-    """Refuse invalid rules. ``live`` (publish, rollback) also checks GL accounts against the target's chart."""
-    problems = validate(flow.key, rules, chart=(lambda: _live_chart(flow)) if live else None)
+def _check(flow, rules: Any, *, live: bool = False, require_live_check: bool = False) -> list[str]:
+    """Refuse invalid rules. ``live`` (publish, rollback) also checks GL accounts and dimension values against the
+    target; what could not be checked is returned as warnings, or refused with ``require_live_check``."""
+    reference = LiveReference(flow) if live else None
+    problems = validate(flow.key, rules, chart=reference.chart if reference else None,
+                        dimensions=reference.dimensions if reference else None)
     if problems:
         raise InvalidMapping(problems)
+    warnings = list(reference.warnings) if reference else []
+    if warnings and require_live_check:
+        raise MappingError("live_check_failed", "Not published: " + "; ".join(warnings) + ". Publish again when "
+                           "the target can be read, or without require_live_check.")
+    return warnings
 
 
-def _live_chart(flow) -> Mapping[str, str] | None:
-    """The target's chart of accounts, or None (no check) when it cannot be read right now.
+ERP_SYSTEMS = ("dynamics_ax", "sage100")  # the targets with a chart of accounts and dimensions to check against
 
-    An unreachable ERP must not block fixing a mapping (the fix may be what the inbox is waiting for); the
-    engine still reports an unknown account per record when it posts, so nothing goes wrong silently.
-    """
-    try:
-        return live_chart(flow)
-    except Exception as error:  # noqa: BLE001 - any driver/network error means "chart unavailable"
-        log.warning("mapping: chart of accounts of %s unavailable, publishing without the live check: %s",
-                    flow.key, type(error).__name__)
-        return None
+
+class LiveReference:
+    """The target's chart of accounts and dimension values for one publish, each read at most once and only when
+    the rules name something to check (``mapping.rules.validate_rules`` asks). What cannot be read becomes a
+    warning (``chart not checked: <why>``) instead of an error: an unreachable ERP must not block fixing a mapping
+    (the fix may be what the inbox is waiting for), and the engine still reports an unknown account or dimension
+    per record when it posts, so nothing goes wrong silently."""
+
+    def __init__(self, flow) -> None:
+        self.flow = flow
+        self.warnings: list[str] = []
+        self._read: dict[str, Any] = {}
+
+    def chart(self) -> Mapping[str, str] | None:
+        return self._once("chart", live_chart)
+
+    def dimensions(self) -> Mapping[str, Collection[str]] | None:
+        return self._once("dimension values", live_dimensions)
+
+    def _once(self, what: str, reader: Callable[[Any], Any]) -> Any:
+        if what not in self._read:
+            self._read[what] = self._fetch(what, reader)
+        return self._read[what]
+
+    def _fetch(self, what: str, reader: Callable[[Any], Any]) -> Any:
+        try:
+            found = reader(self.flow)
+        except Exception as error:  # noqa: BLE001 - any driver/network error means "cannot be read right now"
+            log.warning("mapping: %s of %s unavailable, publishing without the live check: %s", what,
+                        self.flow.key, type(error).__name__)
+            self.warnings.append(f"{what} not checked: {_reason(error)}")
+            return None
+        target = getattr(self.flow, "target", None)
+        if found is None and str(getattr(target, "system", "")) in ERP_SYSTEMS:
+            self.warnings.append(f"{what} not checked: the {getattr(target, 'name', 'target')} connection has no "
+                                 "ODBC settings to read it with")
+        return found
+
+
+def _reason(error: Exception) -> str:
+    """Why the target could not be read, in words a person can act on. Connector errors are written for people
+    (and carry no secrets); anything else is named by its type only, as its text may hold a connection string."""
+    from integrations.core.errors import ConnectorError
+
+    if isinstance(error, ConnectorError | OSError):
+        return str(error)[:200] or type(error).__name__
+    return f"{type(error).__name__} while reading the target"
 
 
 # ---------------------------------------------------------------------------------------------- reads
@@ -282,15 +335,17 @@ def publish(flow, rules: dict[str, Any], *, actor=None, note: str = "") -> Mappi
         return _publish_locked(flow, mapping_set, rules, actor=actor, note=note, based_on=current)
 
 
-def publish_draft(flow, *, actor=None, note: str | None = None, force: bool = False) -> MappingVersion:
+def publish_draft(flow, *, actor=None, note: str | None = None, force: bool = False,
+                  require_live_check: bool = False) -> MappingVersion:
     """Validate the draft and make it the published version (numbered next); the old one is marked replaced.
 
     The validation (which may read the target's chart over ODBC) runs before the mapping set is locked; the
-    draft is then checked to be the one validated, so a save in between cannot slip through unvalidated.
+    draft is then checked to be the one validated, so a save in between cannot slip through unvalidated. What
+    the live check could not read is in ``version.warnings`` (refused instead with ``require_live_check``).
     """
     current = published_version(flow)
     draft = _publishable_draft(flow, current.mapping_set_id, force=force)
-    _check(flow, draft.rules, live=True)
+    warnings = _check(flow, draft.rules, live=True, require_live_check=require_live_check)
     with transaction.atomic():
         mapping_set = MappingSet.objects.select_for_update().get(pk=current.mapping_set_id)
         locked = _publishable_draft(flow, mapping_set.pk, force=force)
@@ -301,7 +356,7 @@ def publish_draft(flow, *, actor=None, note: str | None = None, force: bool = Fa
         text = locked.note if note is None and not locked.note.startswith("Draft from v") else (note or "")
         forced = locked.based_on_id != current.pk
         return _publish_locked(flow, mapping_set, locked.rules, actor=actor, note=text, based_on=current,
-                               version=locked, extra={"forced": True} if forced else None)
+                               version=locked, extra={"forced": True} if forced else None, warnings=warnings)
 
 
 def _publishable_draft(flow, mapping_set_id: int, *, force: bool) -> MappingVersion:
@@ -323,27 +378,120 @@ def _publishable_draft(flow, mapping_set_id: int, *, force: bool) -> MappingVers
     return draft
 
 
-def rollback(flow, ref: Any, *, actor=None, note: str = "") -> MappingVersion:
-    """Publish a copy of an older version as a new version (the old one is left as it was)."""
+def rollback(flow, ref: Any, *, actor=None, note: str = "", require_live_check: bool = False) -> MappingVersion:
+    """Publish a copy of an older version as a new version (the old one is left as it was); checked against the
+    live target like a publish (``version.warnings``)."""
     target = resolve_version(flow, ref)
     if target.status == MappingVersion.Status.DRAFT:
         raise MappingError("unknown_version", "Roll back to a published or replaced version, not the draft.")
     if target.status == MappingVersion.Status.PUBLISHED:
         raise MappingError("no_changes", f"v{target.number} is already the published version.")
-    _check(flow, target.rules, live=True)
+    warnings = _check(flow, target.rules, live=True, require_live_check=require_live_check)
     with transaction.atomic():
         mapping_set = MappingSet.objects.select_for_update().get(pk=target.mapping_set_id)
         if mapping_set.versions.filter(pk=target.pk, status=MappingVersion.Status.PUBLISHED).exists():
             raise MappingError("no_changes", f"v{target.number} is already the published version.")
         return _publish_locked(flow, mapping_set, copy.deepcopy(target.rules), actor=actor,
                                note=note or f"Rollback to v{target.number}", based_on=target,
-                               action="mapping.rolled_back", extra={"restored": target.number})
+                               action="mapping.rolled_back", extra={"restored": target.number}, warnings=warnings)
+
+
+def publish_patch(flow, section: str, entries: Mapping[str, str], *, actor=None, note: str = "",
+                  require_live_check: bool = False) -> MappingVersion:
+    """Publish only a fix: ``entries`` (value -> target) added to the table ``section`` of the *published* rules,
+    validated (live, like any publish) and published as the next version. The inbox's "Map and publish" uses it,
+    so fixing one missing value never publishes someone's unreviewed draft edits with it.
+
+    An open draft gets the same entries: otherwise publishing it later would silently undo the fix. A draft
+    started from the version just replaced is moved onto the new one (it already holds the fix, so it is not
+    stale); a draft that was already stale stays stale. If someone publishes while the fix is being checked, the
+    fix is applied again on top of their version.
+    """
+    patch = _patch_entries(section, entries)
+    for _attempt in range(3):
+        current = published_version(flow)
+        rules = _patched(current.rules, section, patch, what=f"v{current.number}")
+        warnings = _check(flow, rules, live=True, require_live_check=require_live_check)
+        with transaction.atomic():
+            mapping_set = MappingSet.objects.select_for_update().get(pk=current.mapping_set_id)
+            if not mapping_set.versions.filter(pk=current.pk, status=MappingVersion.Status.PUBLISHED).exists():
+                continue  # another version was published meanwhile: patch that one instead
+            shown = ", ".join(f"{key} -> {value}" for key, value in patch.items())
+            version = _publish_locked(flow, mapping_set, rules, actor=actor, note=note or f"{section}: {shown}",
+                                      based_on=current, extra={"patch": {section: patch}}, warnings=warnings)
+            warning = _patch_draft(flow, mapping_set, section, patch, replaced=current, published=version,
+                                   actor=actor)
+            if warning:
+                version.warnings.append(warning)
+            return version
+    raise MappingError("draft_changed", "Other versions kept being published while the fix was checked; try "
+                       "again.")
+
+
+def _patch_entries(section: str, entries: Mapping[str, str]) -> dict[str, str]:
+    """The entries as text, refused when a key or target is empty (a fix says what maps to what)."""
+    if not isinstance(section, str) or not section.strip():
+        raise MappingError("invalid_value", "Name the section the fix goes into.")
+    if not isinstance(entries, Mapping) or not entries:
+        raise MappingError("invalid_value", f"Give at least one value -> target entry for {section}.")
+    patch = {str(key).strip(): str(value).strip() for key, value in entries.items()
+             if key is not None and value is not None}
+    if len(patch) != len(entries) or not all(patch) or not all(patch.values()):
+        raise MappingError("invalid_value", f"Every entry of the fix to {section} needs a value and a target.")
+    return patch
+
+
+def _patched(rules: Mapping[str, Any], section: str, patch: Mapping[str, str], *, what: str) -> dict[str, Any]:
+    """A copy of ``rules`` with ``patch`` merged into the table ``section`` (created if absent)."""
+    table = rules.get(section)
+    if table is not None and not isinstance(table, dict):
+        raise MappingError("invalid_value", f"{section} in {what} is not a table of values; change it in the "
+                           "mapping editor.")
+    merged = {**(table or {}), **patch}
+    if table is not None and merged == table:
+        raise MappingError("no_changes", f"{what} already maps {', '.join(patch)} that way; there is nothing "
+                           "to publish.")
+    result = copy.deepcopy(dict(rules))
+    result[section] = merged
+    return result
+
+
+def _patch_draft(flow, mapping_set: MappingSet, section: str, patch: Mapping[str, str], *,
+                 replaced: MappingVersion, published: MappingVersion, actor) -> str:
+    """Apply a published fix to the open draft too (inside the publish's transaction); a warning when the draft
+    could not take it, else ""."""
+    draft = mapping_set.versions.select_for_update().filter(status=MappingVersion.Status.DRAFT).first()
+    if draft is None:
+        return ""
+    try:
+        rules = _patched(draft.rules, section, patch, what="the draft")
+    except MappingError as error:
+        if error.code == "no_changes":  # the draft already had the fix
+            rules = draft.rules
+        else:
+            return f"The open draft was not updated with the fix: {error.message}"
+    problems = validate(flow.key, rules)
+    if problems:
+        return f"The open draft was not updated with the fix: {problems[0]}"
+    before = draft.rules
+    draft.rules = rules
+    if draft.based_on_id == replaced.pk:
+        draft.based_on = published
+    draft.updated_at = timezone.now()  # editors holding the old revision must reload (their save would drop it)
+    draft.save(update_fields=["rules", "based_on", "updated_at"])
+    if rules != before:
+        _audit(actor, "mapping.draft_saved", flow, {**_summary(diff_rules(before, rules)),
+                                                    "patched_by": published.number},
+               label=f"{flow.name} mapping draft")
+    return ""
 
 
 def _publish_locked(flow, mapping_set: MappingSet, rules: dict[str, Any], *, actor, note: str,
                     based_on: MappingVersion, action: str = "mapping.published",
-                    version: MappingVersion | None = None, extra: dict[str, Any] | None = None) -> MappingVersion:
-    """Publish inside the caller's transaction, with the mapping set row locked (numbers stay unique)."""
+                    version: MappingVersion | None = None, extra: dict[str, Any] | None = None,
+                    warnings: list[str] | None = None) -> MappingVersion:
+    """Publish inside the caller's transaction, with the mapping set row locked (numbers stay unique). The
+    live check's ``warnings`` are kept in the audit entry and on the returned version (``version.warnings``)."""
     user = _user(actor)
     now = timezone.now()
     number = _next_number(mapping_set)
@@ -362,8 +510,10 @@ def _publish_locked(flow, mapping_set: MappingSet, rules: dict[str, Any], *, act
         version.save(update_fields=["number", "status", "note", "published_at", "published_by", "updated_at",
                                     "based_on"])
     _audit(actor, action, flow, {"version": number, "previous": previous.number if previous else None,
-                                 "note": note, **(extra or {}), **_summary(changes)},
+                                 "note": note, **(extra or {}), **({"warnings": warnings} if warnings else {}),
+                                 **_summary(changes)},
            label=f"{flow.name} mapping v{number}")
+    version.warnings = list(warnings or [])
     return version
 
 

@@ -289,6 +289,18 @@ class AxSqlReader:
                                      system=SYSTEM)
         return self._query(f"SELECT VALUE, NAME FROM {view} ORDER BY VALUE", [])  # noqa: S608
 
+    def account_structure_dimensions(self) -> dict[str, list[str]]:
+        """The values of every financial dimension the account structures use (``{"Department": ["022", ...]}``),
+        for checking dimension values a mapping writes before anything is posted with them. The attributes are
+        the levels of the account structures (DIMENSIONHIERARCHY type 1); the main account level is the chart of
+        accounts (:meth:`main_accounts`), not a dimension. Each attribute's values come from its backing view."""
+        rows = self._query(
+            "SELECT DISTINCT A.NAME FROM DIMENSIONATTRIBUTE A JOIN DIMENSIONHIERARCHYLEVEL L ON L.DIMENSIONATTRIBUTE = "  # noqa: S608 - fixed SQL
+            "A.RECID JOIN DIMENSIONHIERARCHY H ON H.RECID = L.DIMENSIONHIERARCHY WHERE H.STRUCTURETYPE = 1"
+            f"{self._partition_clause('A')} ORDER BY A.NAME", self._partition_params())
+        names = [str(row["NAME"]) for row in rows if str(row["NAME"]) != "MainAccount"]
+        return {name: [str(value["VALUE"]) for value in self.dimension_values(name)] for name in names}
+
     # -- settlement ------------------------------------------------------------------------------------------
     def invoice_status(self, invoice_ids: Sequence[str], *, today: date | None = None) -> dict[str, InvoiceStatus]:
         """Paid / partially paid / open per invoice id, from the invoice's CUSTTRANS (AMOUNTCUR > 0)."""

@@ -33,6 +33,9 @@ SYSTEM = "Sage 100"
 DEFAULT_LOOKBACK = timedelta(minutes=15)
 FETCH_SIZE = 1000
 IN_CHUNK = 50  # values per IN list: short statements, which the ProvideX driver handles well
+# Sub-account segments of a formatted G/L account (``400-02-00``) by segment number, under the dimension names the
+# Kashflow -> Sage flows give them (integrations.sync.flows.kashflow_invoices_to_sage.segmented_account).
+SEGMENT_DIMENSIONS = {2: "Division", 3: "Department"}
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SECRET = re.compile(r"(PWD|PASSWORD)\s*=\s*[^;]*", re.IGNORECASE)
 
@@ -230,6 +233,29 @@ class SageOdbcReader:
         return {str(r["Account"]): (str(r["AccountKey"]), str(r.get("Status") or "A"))
                 for r in self.read("GL_Account", ["AccountKey", "Account", "Status"])}
 
+    def segment_codes(self) -> dict[str, set[str]]:
+        """The codes of the G/L account's sub-account segments, named as the Ledgerbridge flows use them
+        (:data:`SEGMENT_DIMENSIONS`: the second segment is the ``Division``, the third the ``Department``), so the
+        values a mapping writes can be checked before a run composes accounts with them. Read from GL_SubAccount
+        (active codes); a company file without that table (the sandbox's) gives the segments of its active
+        formatted accounts instead. A segment no account has is left out."""
+        codes: dict[str, set[str]] = {}
+        try:
+            rows = [dict(zip(names, row, strict=True)) for names, row in self.execute(
+                "SELECT SegmentNo, SubAccountCode, Status FROM GL_SubAccount")]
+        except ConfigurationError:  # no such table: read the segments off the accounts
+            for account, (_key, status) in self.gl_chart().items():
+                parts = account.split("-")
+                for number, name in SEGMENT_DIMENSIONS.items():
+                    if status == "A" and len(parts) >= number:
+                        codes.setdefault(name, set()).add(parts[number - 1].strip())
+            return codes
+        for row in rows:
+            name = SEGMENT_DIMENSIONS.get(_segment_number(row.get("SegmentNo")))
+            if name and str(row.get("Status") or "A").strip() in ("A", ""):
+                codes.setdefault(name, set()).add(str(row.get("SubAccountCode") or "").strip())
+        return codes
+
 
     def select_in(self, table: str, columns: Sequence[str] | None, column: str, values: Sequence[str], *,
                   where: Mapping[str, str] | None = None, chunk: int = IN_CHUNK) -> Iterator[Row]:
@@ -369,6 +395,13 @@ def _value(kind: str, column: Any, value: Any) -> Any:
     if isinstance(value, str):
         return value.rstrip()
     return value
+
+
+def _segment_number(value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return 0
 
 
 def gl_chart_for(settings: Mapping[str, Any]) -> dict[str, tuple[str, str]] | None:

@@ -27,7 +27,7 @@ from mapping.models import MappingVersion
 from mapping.versions import MappingError
 from portal.accounts.models import Role
 
-_STATUS = {"unknown_version": status.HTTP_404_NOT_FOUND, "invalid_value": status.HTTP_400_BAD_REQUEST,
+_STATUS = {"unknown_version": status.HTTP_404_NOT_FOUND, "live_check_failed": status.HTTP_409_CONFLICT, "invalid_value": status.HTTP_400_BAD_REQUEST,
            "invalid": status.HTTP_400_BAD_REQUEST}
 
 
@@ -90,11 +90,14 @@ class DraftInputSerializer(serializers.Serializer):
 class PublishInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
     force = serializers.BooleanField(default=False, help_text="Publish a draft started from an older version.")
+    require_live_check = serializers.BooleanField(
+        default=False, help_text="Refuse (409 live_check_failed) when the ERP's chart or dimensions cannot be read.")
 
 
 class RollbackInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    require_live_check = serializers.BooleanField(default=False)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -122,7 +125,12 @@ def _input(serializer_class, request) -> dict:
 
 
 def _version(version: MappingVersion, code: int = status.HTTP_200_OK) -> Response:
-    return Response(VersionSerializer(version).data, status=code)
+    """The version; after a publish also ``warnings``: what the live check could not verify (e.g. the ERP's chart
+    was unreachable), empty when everything was checked."""
+    body = dict(VersionSerializer(version).data)
+    if hasattr(version, "warnings"):
+        body["warnings"] = list(version.warnings)
+    return Response(body, status=code)
 
 
 class MappingView(APIView):
@@ -198,7 +206,8 @@ class MappingPublish(MappingView):
         target = _flow(flow)
         data = _input(PublishInputSerializer, request)
         try:
-            version = versions.publish_draft(target, actor=request.user, note=data.get("note"), force=data["force"])
+            version = versions.publish_draft(target, actor=request.user, note=data.get("note"), force=data["force"],
+                                             require_live_check=data.get("require_live_check", False))
         except MappingError as error:
             return _refused(error)
         return _version(version, status.HTTP_201_CREATED)
@@ -214,7 +223,8 @@ class MappingRollback(MappingView):
         target = _flow(flow)
         data = _input(RollbackInputSerializer, request)
         try:
-            version = versions.rollback(target, data["version"], actor=request.user, note=data.get("note", ""))
+            version = versions.rollback(target, data["version"], actor=request.user, note=data.get("note", ""),
+                                        require_live_check=data.get("require_live_check", False))
         except MappingError as error:
             return _refused(error)
         return _version(version, status.HTTP_201_CREATED)

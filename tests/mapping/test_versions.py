@@ -41,13 +41,14 @@ def strict_rules(monkeypatch):
     pin what versions do with validation errors whatever the real rule kinds accept."""
     seen = []
 
-    def validate_rules(flow_key, rules, *, chart=None):
+    def validate_rules(flow_key, rules, *, chart=None, dimensions=None):
         seen.append(flow_key)
         return [StubRuleError(f"gl_accounts.{k}", f"account {a!r} is not six digits", None)
                 for k, a in (rules.get("gl_accounts") or {}).items() if not (str(a).isdigit() and len(str(a)) == 6)]
 
     monkeypatch.setattr(v, "validate_rules", validate_rules)
     monkeypatch.setattr(v, "live_chart", lambda flow: None)
+    monkeypatch.setattr(v, "live_dimensions", lambda flow: None)
     return seen
 
 

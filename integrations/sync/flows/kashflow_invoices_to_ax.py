@@ -93,7 +93,8 @@ class KashflowInvoicesToAx(KashflowInvoiceSource):
     def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
         invoice = self.invoice_for(payload, record)
         # GL accounts (flat and multi-level), dimensions, line splits/aggregation and routing: mapping.rules.
-        mapped = apply_mapping(invoice, rules, account_label="AX main account", enrichment=self.enrichment())
+        mapped = apply_mapping(invoice, rules, account_label="AX main account", enrichment=self.enrichment(),
+                               anomaly_score=getattr(record, "anomaly_score", None))
         if mapped.skip:
             return Transformed(skip=mapped.skip, warnings=mapped.warnings)
         lines = [item.line for item in mapped.lines]

@@ -73,7 +73,8 @@ class KashflowInvoicesToSage(KashflowInvoiceSource):
             raise TargetValidationError(f"Kashflow invoice {invoice.number} has no lines; Sage needs at least one.",
                                         system="Mapping", code="invalid_value")
         # GL accounts (flat and multi-level), segments, line splits/aggregation and routing: mapping.rules.
-        mapped = apply_mapping(invoice, rules, account_label="Sage 100 G/L account", enrichment=self.enrichment())
+        mapped = apply_mapping(invoice, rules, account_label="Sage 100 G/L account", enrichment=self.enrichment(),
+                               anomaly_score=getattr(record, "anomaly_score", None))
         if mapped.skip:
             return Transformed(skip=mapped.skip, warnings=mapped.warnings)
         warnings.extend(mapped.warnings)

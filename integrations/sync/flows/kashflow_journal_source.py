@@ -9,7 +9,8 @@ Kashflow journals carry no currency (they are in the account's home currency): t
 ``home_currency`` (default GBP) names it.
 
 A flow subclasses :class:`KashflowJournalSource` and adds the target side, reading the journal with
-:meth:`KashflowJournalSource.journal_for`.
+:meth:`KashflowJournalSource.journal_for` and applying the tenant's rules with
+:meth:`~integrations.sync.flows.kashflow_purchase_source.MappedSource.apply_rules`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from typing import Any
 from integrations.core.canonical import Journal
 from integrations.core.errors import TargetValidationError
 from integrations.kashflow.adapter import journal_to_canonical
+from integrations.sync.flows.kashflow_purchase_source import MappedSource
 from integrations.sync.flows.kashflow_source import KashflowInvoiceSource
 from integrations.sync.models import SyncRecord
 from integrations.sync.pipeline import Candidate
 
 
-class KashflowJournalSource(KashflowInvoiceSource):
+class KashflowJournalSource(MappedSource, KashflowInvoiceSource):
     """Kashflow journals as the source of a record flow (options: ``home_currency``, ``batch_size``,
     ``full_sweep_minutes``, ``overlap_numbers``, ``page_size``)."""
 

@@ -4,11 +4,16 @@ per Kashflow journal.
 Change detection: :mod:`integrations.sync.flows.kashflow_journal_source` (journal numbers, watermark,
 periodic full sweep, listing digests).
 
-Mapping: each line's Kashflow nominal code -> an AX main account (``gl_accounts``), with the financial
-dimensions of ``dimensions`` (every line) overlaid by ``dimensions_by_account`` (per nominal code); the
-journal name is ``journal_name`` (a journal name of type Daily, default ``GenJrn``). A journal whose debits
-and credits differ is refused before anything is sent, with both totals in the message (AX would reject it
-as unbalanced anyway, with a less helpful message).
+Mapping: the tenant's rules through the engine every Kashflow document flow shares
+(:func:`mapping.rules.apply_mapping`): each line's Kashflow nominal code -> an AX main account (``gl_accounts``,
+``gl_rules`` by department), with the financial dimensions of ``dimensions`` (every line) overlaid by
+``dimensions_by_account`` (per nominal code) and ``dimension_rules``; ``line_handling`` splits a nominal's lines
+across dimensions (each part to the cent, the remainder on the last, so the journal still balances to the penny)
+or merges lines of one account, dimensions and side; ``routing`` holds or skips a journal; ``field_mappings`` and
+custom fields of kind field go on the LedgerJournalTable; the ``currency`` lookup maps the currency. The journal
+name is ``journal_name`` (a journal name of type Daily, default ``GenJrn``). A journal whose debits and credits
+differ is refused before anything is mapped or sent, with both totals in the message (AX would reject it as
+unbalanced anyway, with a less helpful message).
 
 Writes: one journal per AIF message, its MessageId derived from the record (the pipeline's outbox re-sends
 the same message after a crash; AX answers ``DuplicateMessage``). Every line carries ``DocumentNum``
@@ -19,7 +24,7 @@ was lost: AIF journals have no find operation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -33,15 +38,17 @@ from integrations.sync.flows.kashflow_source import jsonable
 from integrations.sync.models import SyncRecord
 from integrations.sync.pipeline import Transformed
 from mapping.defaults import AX_DEFAULT_DIMENSIONS, KASHFLOW_TO_AX_LEDGER
+from mapping.rules import MappedDocument, apply_mapping
 
 log = logging.getLogger("ledgerbridge.sync.flows")
 
-__all__ = ["KashflowJournalsToAx", "default_rules", "journal_document"]
+__all__ = ["KashflowJournalsToAx", "default_rules", "journal_document", "postable_journal"]
 
 TXT_LENGTH = 60  # LedgerJournalTrans.Txt (EDT LedgerJournalTransTxt)
 NAME_LENGTH = 60  # LedgerJournalTable.Name
 DOCUMENT_NUM_LENGTH = 20  # EDT DocumentNum
 ACCOUNT_LENGTH = 20
+ACCOUNT_LABEL = "AX main account"  # names the target in "No AX main account is mapped for Kashflow nominal code ..."
 
 
 def default_rules() -> dict[str, Any]:
@@ -55,28 +62,26 @@ def default_rules() -> dict[str, Any]:
 # ---------------------------------------------------------------------- AX document helpers (shared by the flows)
 
 
-def mapped_account(rules: Mapping[str, Any], nominal_code: str, *, what: str = "Kashflow nominal code") -> str:
-    """The AX main account ``gl_accounts`` maps a Kashflow nominal code to (mapping_missing if none)."""
-    accounts = {str(k): str(v) for k, v in (rules.get("gl_accounts") or {}).items()}
-    try:
-        return accounts[str(nominal_code)]
-    except KeyError:
-        raise TargetValidationError(f"No AX main account is mapped for {what} {nominal_code}; map it in "
-                                    "gl_accounts.", system="Mapping", code="mapping_missing",
-                                    payload={"nominal_code": str(nominal_code)}) from None
-
-
-def dimensions_for(rules: Mapping[str, Any], nominal_code: str) -> dict[str, str]:
-    """``dimensions`` overlaid by ``dimensions_by_account[nominal_code]``; unknown names are refused."""
-    dims = {str(k): str(v) for k, v in (rules.get("dimensions") or {}).items() if v}
-    dims.update({str(k): str(v) for k, v in ((rules.get("dimensions_by_account") or {}).get(str(nominal_code))
-                                            or {}).items()})
-    unknown = [name for name, value in dims.items() if value and name not in ACCOUNT_STRUCTURE]
+def account_dimensions(dimensions: Mapping[str, str]) -> dict[str, str]:
+    """A line's mapped dimensions as AX takes them: names outside the account structure are refused (naming them),
+    empty values left out."""
+    unknown = [name for name, value in dimensions.items() if value and name not in ACCOUNT_STRUCTURE]
     if unknown:
         raise TargetValidationError(
             f"Dimension(s) {', '.join(unknown)} are not in the AX account structure ({', '.join(ACCOUNT_STRUCTURE)}).",
-            system="Mapping", code="invalid_value", payload={"dimensions": dims})
-    return {name: value for name, value in dims.items() if value}
+            system="Mapping", code="invalid_value", payload={"dimensions": dict(dimensions)})
+    return {name: value for name, value in dimensions.items() if value}
+
+
+def dimensions_for(rules: Mapping[str, Any], nominal_code: str, *,
+                   base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: the rules' ``dimensions``) overlaid by ``dimensions_by_account[nominal_code]`` ("" removes
+    one), as AX takes them: for lines the engine does not map, such as a purchase's VAT line (nominal ``VAT``)."""
+    source = rules.get("dimensions") if base is None else base
+    dims = {str(k): str(v) for k, v in (source or {}).items() if v}
+    dims.update({str(k): str(v) for k, v in ((rules.get("dimensions_by_account") or {}).get(str(nominal_code))
+                                            or {}).items()})
+    return account_dimensions(dims)
 
 
 def ledger_multi_account(main_account: str, dimensions: Mapping[str, str]) -> dict[str, Any]:
@@ -113,10 +118,9 @@ def reader_for(connection) -> AxSqlReader:
 # ---------------------------------------------------------------------- the document
 
 
-def journal_document(journal: Journal, rules: Mapping[str, Any], *,
-                     account_for: Callable[[str], str] | None = None) -> tuple[dict[str, Any], list[str]]:
-    """The LedgerJournalTable (with LedgerJournalTrans lines) for ``AifClient.create_general_journal``."""
-    warnings: list[str] = []
+def postable_journal(journal: Journal) -> None:
+    """Refuse a journal AX cannot post, before its rules are applied: no lines, or debits and credits that
+    differ (with both totals named)."""
     if not journal.lines:
         raise TargetValidationError(f"Kashflow journal {journal.number} has no lines.", system="Mapping",
                                     code="invalid_value")
@@ -127,31 +131,43 @@ def journal_document(journal: Journal, rules: Mapping[str, Any], *,
             f"Kashflow journal {journal.number} does not balance: debits {debits} and credits {credits} "
             f"(difference {journal.imbalance}); AX refuses unbalanced journals. Correct it in Kashflow.",
             system="Mapping", code="invalid_value", payload={"journal": journal.number})
-    account_for = account_for or (lambda code: mapped_account(rules, code))
+
+
+def journal_document(journal: Journal, rules: Mapping[str, Any], *, mapped: MappedDocument | None = None
+                     ) -> tuple[dict[str, Any], list[str]]:
+    """The LedgerJournalTable (with LedgerJournalTrans lines) for ``AifClient.create_general_journal``: one line
+    per mapped line that moves money, on its mapped main account and dimensions. ``mapped``: the rules already
+    applied to the journal (the flow applies them first, for routing)."""
+    postable_journal(journal)
+    if mapped is None:
+        mapped = apply_mapping(journal, rules, account_label=ACCOUNT_LABEL)
+    warnings: list[str] = []
+    currency = mapped.currency or journal.currency
     document_num = f"KFJ{journal.number}"[:DOCUMENT_NUM_LENGTH]
     description = journal.description or f"Kashflow journal {journal.number}"
     lines = []
-    for position, line in enumerate(journal.lines, start=1):
+    for position, item in enumerate(mapped.lines, start=1):
+        line = item.line
         if line.amount == 0:
             continue
         entry: dict[str, Any] = {"AccountType": "Ledger"}
         if line.debit:
             entry["AmountCurDebit"] = line.debit
-        entry["CurrencyCode"] = journal.currency
+        entry["CurrencyCode"] = currency
         entry["Txt"] = shorten(line.description or description, TXT_LENGTH, f"Line {position} text", warnings)
         if line.credit:
             entry["AmountCurCredit"] = line.credit
         entry["TransDate"] = journal.journal_date
         entry["DocumentDate"] = journal.journal_date
         entry["DocumentNum"] = document_num
-        entry["LedgerDimension"] = ledger_multi_account(account_for(line.account_code),
-                                                        dimensions_for(rules, line.account_code))
+        entry["LedgerDimension"] = ledger_multi_account(item.account, account_dimensions(item.dimensions))
         lines.append(entry)
     header = {
         "Name": shorten(f"Kashflow {journal.number}: {description}", NAME_LENGTH, "Journal name", warnings),
         "JournalName": str(rules.get("journal_name") or "GenJrn"),
-        "CurrencyCode": journal.currency,
+        "CurrencyCode": currency,
         "DocumentNum": document_num,
+        **mapped.fields,  # field mappings and custom fields of kind field (LedgerJournalTable fields)
         "LedgerJournalTrans": lines,
     }
     return jsonable(header), warnings
@@ -177,8 +193,12 @@ class KashflowJournalsToAx(KashflowJournalSource):
 
     def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
         journal = self.journal_for(payload, record)
-        document, warnings = journal_document(journal, rules)
-        return Transformed(document=document, warnings=warnings)
+        postable_journal(journal)
+        mapped = self.apply_rules(journal, rules, record, account_label=ACCOUNT_LABEL)
+        if mapped.skip:
+            return Transformed(skip=mapped.skip, warnings=mapped.warnings)
+        document, warnings = journal_document(journal, rules, mapped=mapped)
+        return Transformed(document=document, hold=mapped.hold, warnings=[*mapped.warnings, *warnings])
 
     def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str]:
         (document,) = documents

@@ -8,21 +8,27 @@ Writes: one agent operation per journal, many per batch, each under ``lb-<record
 number (``nGetNextEntryNo``); the record is bound to ``<SourceJournal>-<EntryNo>``.
 
 What a journal becomes: an entry in source journal ``source_journal`` (default ``GJ``) dated the journal date,
-its comment ``Kashflow journal <number>: <comment>`` (30 characters), one line per Kashflow line on the Sage G/L
-account mapped from its nominal code (``gl_accounts``), its debit or credit, the line comment as the posting
-comment. Debits must equal credits: an unbalanced journal is refused here with both totals named (it never
-reaches Sage, which would refuse it too unless told to accept it out of balance). The operation is built by
-:func:`integrations.sage100.adapter.gl_journal_operation`.
+its comment ``Kashflow journal <number>: <comment>`` (30 characters), one line per mapped line on its Sage G/L
+account, its debit or credit, the line comment as the posting comment. Debits must equal credits: an unbalanced
+journal is refused here with both totals named (it never reaches Sage, which would refuse it too unless told to
+accept it out of balance). The operation is built by :func:`integrations.sage100.adapter.gl_journal_operation`.
+
+The lines are mapped by the tenant's rules through the engine every Kashflow document flow shares
+(:func:`mapping.rules.apply_mapping`): ``gl_accounts`` / ``gl_rules``, dimensions (``Division`` / ``Department``
+become the account's segments), line splits (each part to the cent, the remainder on the last: the entry still
+balances to the penny) and merges (by account, dimensions and side), ``routing`` (hold / skip), and
+``field_mappings`` / custom fields of kind field as entry fields.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from integrations.sage100.adapter import gl_journal_operation
 from integrations.sync.flows.kashflow_journal_source import KashflowJournalSource
-from integrations.sync.flows.kashflow_purchases_to_sage import SageLedgerTarget
+from integrations.sync.flows.kashflow_purchases_to_sage import ACCOUNT_LABEL, SageLedgerTarget
 from integrations.sync.models import SyncRecord
 from integrations.sync.pipeline import Transformed
 from mapping.defaults import KASHFLOW_TO_SAGE_LEDGER
@@ -41,11 +47,17 @@ class KashflowJournalsToSage(SageLedgerTarget, KashflowJournalSource):
 
     def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
         journal = self.journal_for(payload, record)
-        gl_accounts = {str(k): str(v) for k, v in (rules.get("gl_accounts") or {}).items()}
-        document = gl_journal_operation(journal, key=self.operation_key(record),
+        # Mapping keeps each side's total (splits and merges are exact), so gl_journal_operation still refuses an
+        # unbalanced journal with Kashflow's own totals named.
+        mapped = self.apply_rules(journal, rules, record, account_label=ACCOUNT_LABEL)
+        if mapped.skip:
+            return Transformed(skip=mapped.skip, warnings=mapped.warnings)
+        document = gl_journal_operation(replace(journal, lines=self.posted_lines(mapped)),
+                                        key=self.operation_key(record),
                                         source_journal=str(rules.get("source_journal") or "GJ"),
-                                        account_for=lambda code: self.account_key(code, gl_accounts))
-        return Transformed(document=document)
+                                        account_for=lambda key: key)
+        document["fields"].update(mapped.fields)  # field mappings and custom fields of kind field
+        return Transformed(document=document, hold=mapped.hold, warnings=mapped.warnings)
 
     def target_id(self, document: dict[str, Any], record_key: dict[str, str]) -> str:
         """``<SourceJournal>-<EntryNo>`` of the journal entry (the number Sage assigned)."""

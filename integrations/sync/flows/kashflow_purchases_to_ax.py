@@ -12,12 +12,18 @@ The journal (option ``purchase_journal``):
 
 Either way the lines are the same, one voucher that balances: a credit of the gross amount on the vendor
 account (AccountType Vend; the Kashflow supplier code, or ``supplier_accounts`` mapped) carrying the supplier's
-invoice number (``Invoice``), document date and due date; a debit of each line's net amount on the AX main
-account mapped from its nominal code (``gl_accounts``), with financial dimensions (``dimensions``, overlaid by
-``dimensions_by_account``); and the VAT — either one debit per VAT rate on the mapped tax account
-(``vat_account``, default 130800 VAT Tax Receivable), or, when ``vat_account`` is empty, as AX sales tax: the
-lines carry the ``tax_groups`` mapped for their VAT rate (``{"20": ["VATPUR", "STD"]}`` = TaxGroup,
-TaxItemGroup) and AX calculates it.
+invoice number (``Invoice``), document date and due date; a debit of each mapped line's net amount on its AX main
+account and financial dimensions; and the VAT — either one debit per VAT rate on the mapped tax account
+(``vat_account``, default 130800 VAT Tax Receivable, dimensions as ``dimensions_by_account["VAT"]``), or, when
+``vat_account`` is empty, as AX sales tax: the lines carry the ``tax_groups`` mapped for their VAT rate
+(``{"20": ["VATPUR", "STD"]}`` = TaxGroup, TaxItemGroup) and AX calculates it.
+
+The lines are mapped by the tenant's rules through the engine the sales invoices use
+(:func:`mapping.rules.apply_mapping`): ``gl_accounts`` / ``gl_rules`` (by department or supplier group),
+``dimensions``, ``dimensions_by_account``, ``dimension_rules``, ``line_handling`` (splits to the cent, merges by
+account, dimensions and VAT rate: the voucher still balances), ``routing`` (hold / skip), ``enrichment`` (as
+``supplier.<name>``), the ``currency`` lookup, and ``field_mappings`` / custom fields of kind field on the
+LedgerJournalTable.
 
 Writes: one purchase per AIF message, the MessageId derived from the record (``DuplicateMessage`` on a
 repeat). Every line carries ``DocumentNum`` ``KFP<number>``, the natural key :meth:`find_existing` looks up in
@@ -35,13 +41,14 @@ from integrations.core.canonical import PurchaseInvoice
 from integrations.core.errors import ConfigurationError, TargetValidationError
 from integrations.sync.connectors import ax_client_for
 from integrations.sync.flows.kashflow_journals_to_ax import (
+    ACCOUNT_LABEL,
     DOCUMENT_NUM_LENGTH,
     NAME_LENGTH,
     TXT_LENGTH,
+    account_dimensions,
     dimensions_for,
     journal_num_of,
     ledger_multi_account,
-    mapped_account,
     party_multi_account,
     reader_for,
     shorten,
@@ -51,10 +58,11 @@ from integrations.sync.flows.kashflow_source import jsonable
 from integrations.sync.models import SyncRecord
 from integrations.sync.pipeline import Transformed
 from mapping.defaults import AX_DEFAULT_DIMENSIONS, AX_PURCHASE_VAT_ACCOUNT, KASHFLOW_TO_AX_LEDGER
+from mapping.rules import MappedDocument, apply_mapping
 
 log = logging.getLogger("ledgerbridge.sync.flows")
 
-__all__ = ["JOURNALS", "KashflowPurchasesToAx", "default_rules", "purchase_journal_document"]
+__all__ = ["JOURNALS", "KashflowPurchasesToAx", "default_rules", "postable_purchase", "purchase_journal_document"]
 
 JOURNALS = ("vendor_invoice", "general")
 INVOICE_LENGTH = 20  # LedgerJournalTrans.Invoice (EDT InvoiceId)
@@ -76,13 +84,30 @@ def _rate_key(rate: Decimal | None) -> str:
     return format(rate.normalize(), "f") if rate == rate.to_integral_value() else str(rate)
 
 
-def purchase_journal_document(purchase: PurchaseInvoice, rules: Mapping[str, Any], *, journal: str
-                              ) -> tuple[dict[str, Any], list[str]]:
-    """The LedgerJournalTable (with its LedgerJournalTrans) posting one Kashflow purchase."""
-    warnings: list[str] = []
+def postable_purchase(purchase: PurchaseInvoice) -> None:
+    """Refuse a purchase that cannot become a balanced voucher, before its rules are applied: no lines, or lines
+    (net + VAT) that do not add up to its gross amount."""
     if not purchase.lines:
         raise TargetValidationError(f"Kashflow purchase {purchase.number} has no lines.", system="Mapping",
                                     code="invalid_value")
+    net_total = sum((line.net_amount for line in purchase.lines), Decimal(0))
+    tax_total = sum((line.tax_amount for line in purchase.lines), Decimal(0))
+    if net_total + tax_total != purchase.gross_amount:
+        raise TargetValidationError(
+            f"Kashflow purchase {purchase.number}: the lines (net {net_total} + VAT {tax_total}) do not add up to "
+            f"its gross amount {purchase.gross_amount}; correct it in Kashflow.", system="Mapping",
+            code="invalid_value", payload={"purchase": purchase.number})
+
+
+def purchase_journal_document(purchase: PurchaseInvoice, rules: Mapping[str, Any], *, journal: str,
+                              mapped: MappedDocument | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The LedgerJournalTable (with its LedgerJournalTrans) posting one Kashflow purchase. ``mapped``: the rules
+    already applied to the purchase (the flow applies them first, for routing)."""
+    postable_purchase(purchase)
+    if mapped is None:
+        mapped = apply_mapping(purchase, rules, account_label=ACCOUNT_LABEL)
+    warnings: list[str] = []
+    currency = mapped.currency or purchase.currency
     supplier = str(purchase.supplier_code)
     vendor = str((rules.get("supplier_accounts") or {}).get(supplier) or supplier).strip()
     vendor_account = party_multi_account(vendor, what=f"AX vendor account for Kashflow supplier {supplier}")
@@ -98,7 +123,7 @@ def purchase_journal_document(purchase: PurchaseInvoice, rules: Mapping[str, Any
         entry: dict[str, Any] = {"AccountType": account_type}
         if debit:
             entry["AmountCurDebit"] = debit
-        entry["CurrencyCode"] = purchase.currency
+        entry["CurrencyCode"] = currency
         entry["Txt"] = text
         if credit:
             entry["AmountCurCredit"] = credit
@@ -110,42 +135,24 @@ def purchase_journal_document(purchase: PurchaseInvoice, rules: Mapping[str, Any
         return entry
 
     lines = []
-    net_total = tax_total = Decimal(0)
     vat_by_rate: dict[str, Decimal] = {}
-    for position, item in enumerate(purchase.lines, start=1):
+    for position, item in enumerate(mapped.lines, start=1):
+        source = item.line
+        number = source.number or position
         extra: dict[str, Any] = {}
-        if not vat_account and item.tax_amount:
-            groups = tax_groups.get(_rate_key(item.tax_rate))
-            if not groups:
-                raise TargetValidationError(
-                    f"No AX tax group is mapped for VAT rate {_rate_key(item.tax_rate)} % (Kashflow purchase "
-                    f"{purchase.number}, line {item.number or position}); map it in tax_groups or set vat_account.",
-                    system="Mapping", code="mapping_missing", payload={"vat_rate": _rate_key(item.tax_rate)})
-            groups = [groups] if isinstance(groups, str) else list(groups)
-            extra["TaxGroup"] = groups[0]
-            if len(groups) > 1 and groups[1]:
-                extra["TaxItemGroup"] = groups[1]
-        account = ledger_multi_account(
-            mapped_account(rules, item.account_code, what=f"Kashflow nominal code (purchase {purchase.number} line "
-                                                          f"{item.number or position})"),
-            dimensions_for(rules, item.account_code))
-        text = shorten(item.description or label, TXT_LENGTH, f"Line {item.number or position} text", warnings)
-        amount = item.net_amount
+        if not vat_account and source.tax_amount:
+            extra.update(_tax_groups(tax_groups, source.tax_rate, purchase.number, number))
+        account = ledger_multi_account(item.account, account_dimensions(item.dimensions))
+        text = shorten(source.description or label, TXT_LENGTH, f"Line {number} text", warnings)
+        amount = source.net_amount
         if amount:
             lines.append(line(account, debit=amount if amount > 0 else Decimal(0),
                               credit=-amount if amount < 0 else Decimal(0), text=text, **extra))
-        net_total += amount
-        tax_total += item.tax_amount
-        if item.tax_amount:
-            key = _rate_key(item.tax_rate)
-            vat_by_rate[key] = vat_by_rate.get(key, Decimal(0)) + item.tax_amount
-    if net_total + tax_total != purchase.gross_amount:
-        raise TargetValidationError(
-            f"Kashflow purchase {purchase.number}: the lines (net {net_total} + VAT {tax_total}) do not add up to "
-            f"its gross amount {purchase.gross_amount}; correct it in Kashflow.", system="Mapping",
-            code="invalid_value", payload={"purchase": purchase.number})
+        if source.tax_amount:
+            key = _rate_key(source.tax_rate)
+            vat_by_rate[key] = vat_by_rate.get(key, Decimal(0)) + source.tax_amount
     if vat_account:
-        vat_ledger = ledger_multi_account(vat_account, dimensions_for(rules, "VAT"))
+        vat_ledger = ledger_multi_account(vat_account, dimensions_for(rules, "VAT", base=mapped.dimensions))
         for rate, amount in sorted(vat_by_rate.items()):
             lines.append(line(vat_ledger, debit=amount if amount > 0 else Decimal(0),
                               credit=-amount if amount < 0 else Decimal(0),
@@ -160,11 +167,27 @@ def purchase_journal_document(purchase: PurchaseInvoice, rules: Mapping[str, Any
     header = {
         "Name": shorten(f"Kashflow purchase {purchase.number} {label}", NAME_LENGTH, "Journal name", warnings),
         "JournalName": str(rules.get(name_rule) or ("APInvoice" if journal == "vendor_invoice" else "GenJrn")),
-        "CurrencyCode": purchase.currency,
+        "CurrencyCode": currency,
         "DocumentNum": document_num,
+        **mapped.fields,  # field mappings and custom fields of kind field (LedgerJournalTable fields)
         "LedgerJournalTrans": lines,
     }
     return jsonable(header), warnings
+
+
+def _tax_groups(tax_groups: Mapping[str, Any], rate: Decimal | None, purchase: str, line: int) -> dict[str, str]:
+    """TaxGroup (and TaxItemGroup) of a taxed line, from ``tax_groups`` by its VAT rate (mapping_missing if none)."""
+    groups = tax_groups.get(_rate_key(rate))
+    if not groups:
+        raise TargetValidationError(
+            f"No AX tax group is mapped for VAT rate {_rate_key(rate)} % (Kashflow purchase {purchase}, line "
+            f"{line}); map it in tax_groups or set vat_account.", system="Mapping", code="mapping_missing",
+            payload={"vat_rate": _rate_key(rate)})
+    groups = [groups] if isinstance(groups, str) else list(groups)
+    result = {"TaxGroup": groups[0]}
+    if len(groups) > 1 and groups[1]:
+        result["TaxItemGroup"] = groups[1]
+    return result
 
 
 class KashflowPurchasesToAx(KashflowPurchaseSource):
@@ -185,8 +208,12 @@ class KashflowPurchasesToAx(KashflowPurchaseSource):
 
     def transform(self, payload: dict[str, Any], rules: dict[str, Any], record: SyncRecord) -> Transformed:
         purchase = self.purchase_for(payload, record)
-        document, warnings = purchase_journal_document(purchase, rules, journal=self.journal)
-        return Transformed(document=document, warnings=warnings)
+        postable_purchase(purchase)
+        mapped = self.apply_rules(purchase, rules, record, account_label=ACCOUNT_LABEL)
+        if mapped.skip:
+            return Transformed(skip=mapped.skip, warnings=mapped.warnings)
+        document, warnings = purchase_journal_document(purchase, rules, journal=self.journal, mapped=mapped)
+        return Transformed(document=document, hold=mapped.hold, warnings=[*mapped.warnings, *warnings])
 
     def send(self, documents: Sequence[dict[str, Any]], message_id: str) -> list[str]:
         (document,) = documents
