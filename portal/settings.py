@@ -78,6 +78,7 @@ TENANT_APPS = [
     "integrations.sync",
     "mapping",
     "reconciliation",
+    "ai_copilot",
 ]
 INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
 

@@ -46,6 +46,7 @@ urlpatterns = [
     path("approvals/", inbox_views.approvals_list, name="approvals"),
     path("approvals/actions/", inbox_views.approvals_action, name="approvals_action"),
     path("reconciliation/", include("reconciliation.urls")),
+    path("copilot/", include("ai_copilot.urls")),
     path("api/v1/", include("portal.api.urls")),
     path("users/", views.user_list, name="users"),
     path("audit/", views.audit_list, name="audit"),

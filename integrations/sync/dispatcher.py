@@ -55,6 +55,12 @@ def dispatch(now: datetime | None = None) -> dict[str, Any]:
             failed.append(schema)
         else:
             queued.append(schema)
+    try:  # the co-pilot's opt-in global prior, refreshed daily (it checks its own age)
+        from ai_copilot.tasks import prior_due
+
+        prior_due()
+    except Exception:
+        log.exception("could not queue the co-pilot's global prior")
     if skipped:
         log.info("dispatch at %s: %d tick(s) still waiting, not queued again", now or timezone.now(), len(skipped))
     return {"queued": len(queued), "skipped": skipped, "failed": failed}
@@ -98,6 +104,8 @@ def tenant_tick(now: datetime | None = None) -> dict[str, Any]:
         ("digest", lambda: alerts.send_digests(now=now)),
         # Once a day per flow (from 02:00 UTC): Kashflow against the ERP (reconciliation/services.py).
         ("reconciliation", lambda: _reconcile_daily(now)),
+        # Once a day, or soon after new labels: the co-pilot's models are refitted (ai_copilot/tasks.py).
+        ("copilot", lambda: _copilot_due(now)),
         # Once an hour: resolved errors beyond the newest 20,000 of each flow are deleted (never unresolved ones).
         ("retention", lambda: prune_errors() if now.minute == 0 else None),
     ]
@@ -109,6 +117,12 @@ def tenant_tick(now: datetime | None = None) -> dict[str, Any]:
             log.exception("tick of %s: %s failed", connection.schema_name, name)
             summary[name] = f"error: {error.__class__.__name__}"
     return summary
+
+
+def _copilot_due(now: datetime) -> str | None:
+    from ai_copilot.tasks import due
+
+    return due(now)
 
 
 def _reconcile_daily(now: datetime) -> list[int]:

@@ -264,6 +264,7 @@ def approve(records: RecordsArg, actor: Any) -> Outcome:
                 replay_mapping=Case(When(mapping_version__isnull=True, then=Value("current")), default=Value("ran")),
                 updated_at=now)
         flows = _audit_per_flow(actor, "records.approved", by_flow)
+        _label_anomalies(by_flow, approved=True, actor=actor)
     outcome.runs = _request_runs(flows, actor)
     return outcome
 
@@ -283,7 +284,16 @@ def reject(records: RecordsArg, actor: Any, reason: str) -> Outcome:
         _update(by_flow, status=SKIPPED, resolution=Resolution.REJECTED, resolved_at=now, resolved_by=_user(actor),
                 last_error=f"Rejected by {who}: {reason}", replay_mapping="", updated_at=now)
         _audit_per_flow(actor, "records.rejected", by_flow, reason=reason)
+        _label_anomalies(by_flow, approved=False, actor=actor)
     return outcome
+
+
+def _label_anomalies(by_flow: dict[int, list[int]], *, approved: bool, actor: Any) -> None:
+    """A held record the co-pilot flagged: approving it dismisses the flag, rejecting it confirms it (labels the
+    co-pilot learns from)."""
+    from ai_copilot.anomaly_service import on_approved_or_rejected
+
+    on_approved_or_rejected([pk for pks in by_flow.values() for pk in pks], approved=approved, actor=actor)
 
 
 def prune(flow: Flow | int, keep: int = KEEP_ERRORS) -> int:

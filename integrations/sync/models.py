@@ -210,6 +210,10 @@ class SyncRecord(models.Model):
     lease_run = models.PositiveBigIntegerField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     hold_reason = models.CharField(max_length=300, blank=True)
+    anomaly_score = models.FloatField(null=True, blank=True, help_text="The co-pilot's anomaly score (0..1).")
+    anomaly_flagged = models.BooleanField(default=False, help_text="Within the tenant's alert budget.")
+    anomaly_reasons = models.JSONField(default=list, blank=True,
+                                       help_text='Why it was flagged: [{"code", "text", "key"}].')
     # Queued for replay: "ran" = with the mapping version that ran, "current" = with the published one.
     replay_mapping = models.CharField(max_length=8, blank=True)
     original_payload = models.JSONField(null=True, blank=True, help_text="The payload as extracted, when edited.")

@@ -182,6 +182,16 @@ class Pipeline:
         self._sender: ThreadPoolExecutor | None = None
         self._in_flight: tuple | None = None
         self.lease = timedelta(seconds=int(self.flow.options.get("lease_seconds", 900)))
+        self._anomaly_gate: Any = False  # built on first use: None when the co-pilot does not score this flow
+        self._scored: list[SyncRecord] = []
+
+    def anomaly_gate(self):
+        """The co-pilot's scoring gate for this run's records (None: not transactions, or scoring is off)."""
+        if self._anomaly_gate is False:
+            from ai_copilot.anomaly_service import AnomalyGate
+
+            self._anomaly_gate = AnomalyGate.for_flow(self.flow, self.spec.entity)
+        return self._anomaly_gate
 
     # ------------------------------------------------------------------ the run
 
@@ -344,9 +354,10 @@ class Pipeline:
         # One statement for the page (the ORM's bulk_create costs ~1 ms a row in Python for this model).
         columns = ("flow_id, last_run_id, entity, source_id, source_version, idempotency_key, payload, "
                    "created_at, updated_at, status, attempts, last_error, error_kind, error_code, suggested_fix, "
-                   "message_id, hold_reason, replay_mapping, resolution, target_id, warnings")
+                   "message_id, hold_reason, replay_mapping, resolution, target_id, warnings, anomaly_flagged, "
+                   "anomaly_reasons")
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, 'pending', 0, '', '', '', '', '', '', '', "
-                            "'', '', '[]'::jsonb)"] * len(rows))
+                            "'', '', '[]'::jsonb, false, '[]'::jsonb)"] * len(rows))
         with db.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {SyncRecord._meta.db_table} ({columns}) VALUES {values} "  # noqa: S608
@@ -435,7 +446,10 @@ class Pipeline:
                 if record.payload.get("unreadable"):
                     raise TargetValidationError("The source record could not be read; fix it in the source.",
                                                 system="Ledgerbridge", code="unreadable")
+                held_as_anomaly = self.score(record)
                 result = self.spec.transform(record.payload, rules, record)
+                if held_as_anomaly and not result.skip and not result.hold:
+                    result.hold = held_as_anomaly
             except ConnectorError as error:
                 with transaction.atomic():
                     self._fail(record, error)
@@ -451,10 +465,40 @@ class Pipeline:
             else:
                 record.warnings = list(result.warnings)
                 ready.append((record, result.document))
+        self.save_scores()
         checkpoint("transform")
         self._unsettled = self._unsettled | {r.source_id for r, _doc in ready}
         for start in range(0, len(ready), self.spec.batch_size):
             self.send(ready[start:start + self.spec.batch_size], digests=digests)
+
+    def score(self, record: SyncRecord) -> str:
+        """Score the record before it is transformed (routing rules may read ``anomaly_score``); the hold reason
+        when the tenant holds flagged records, else "". An approved record is scored again but never re-held."""
+        gate = self.anomaly_gate()
+        if gate is None:
+            return ""
+        try:
+            verdict = gate.check(record)
+        except Exception:  # scoring must never stop a record: it posts unscored, as without the co-pilot
+            log.exception("co-pilot could not score record %s of %s", record.pk, self.flow.key)
+            return ""
+        if verdict is None or record.resolution == Resolution.APPROVED:
+            return ""
+        self._scored.append(record)
+        return verdict.hold
+
+    def save_scores(self) -> None:
+        """Store this batch's anomaly scores in one statement (records settled later keep them too)."""
+        scored, self._scored = self._scored, []
+        if not scored:
+            return
+        rows = [(r.pk, r.anomaly_score, bool(r.anomaly_flagged), json.dumps(r.anomaly_reasons or [])) for r in scored]
+        values = ", ".join(["(%s::bigint, %s::double precision, %s::boolean, %s::jsonb)"] * len(rows))
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {SyncRecord._meta.db_table} AS t SET anomaly_score = v.score, "  # noqa: S608
+                f"anomaly_flagged = v.flagged, anomaly_reasons = v.reasons FROM (VALUES {values}) "
+                "AS v(id, score, flagged, reasons) WHERE t.id = v.id", [x for row in rows for x in row])
 
     def settle(self, record: SyncRecord, status: str, reason: str, digests: dict[str, Candidate], *,
                target_payload: dict[str, Any] | None = None) -> None:

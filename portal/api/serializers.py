@@ -49,7 +49,8 @@ class RecordSerializer(serializers.ModelSerializer):
         model = SyncRecord
         fields = ["id", "flow", "flow_key", "entity", "source_id", "source_version", "status", "target_id",
                   "attempts", "error_kind", "error_code", "last_error", "hold_reason", "resolution",
-                  "replay_mapping", "mapping_version", "last_run", "created_at", "updated_at"]
+                  "replay_mapping", "mapping_version", "last_run", "anomaly_score", "anomaly_flagged", "created_at",
+                  "updated_at"]
 
 
 class RecordDetailSerializer(RecordSerializer):
@@ -58,7 +59,7 @@ class RecordDetailSerializer(RecordSerializer):
 
     class Meta(RecordSerializer.Meta):
         fields = [*RecordSerializer.Meta.fields, "suggested_fix", "warnings", "payload", "original_payload",
-                  "target_payload", "edited", "resolved_at", "resolved_by"]
+                  "target_payload", "edited", "resolved_at", "resolved_by", "anomaly_reasons"]
 
     def get_edited(self, record: SyncRecord) -> bool:
         return record.original_payload is not None

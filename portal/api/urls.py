@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from portal.api import mapping, reconciliation, views
+from portal.api import copilot, mapping, reconciliation, views
 
 urlpatterns = [
     path("flows/", views.FlowList.as_view(), name="api_flows"),
@@ -27,5 +27,13 @@ urlpatterns = [
     path("flows/<str:flow>/mapping/export/gl/", mapping.MappingExportGl.as_view(), name="api_mapping_export_gl"),
     path("flows/<str:flow>/mapping/import/", mapping.MappingImport.as_view(), name="api_mapping_import"),
     path("flows/<str:flow>/mapping/import/gl/", mapping.MappingImportGl.as_view(), name="api_mapping_import_gl"),
+    path("flows/<str:flow>/copilot/gl-suggestions/", copilot.GLSuggestions.as_view(), name="api_copilot_gl"),
+    path("flows/<str:flow>/copilot/gl-suggestions/accept/", copilot.GLAccept.as_view(),
+         name="api_copilot_gl_accept"),
+    path("flows/<str:flow>/copilot/gl-suggestions/reject/", copilot.GLReject.as_view(),
+         name="api_copilot_gl_reject"),
+    path("copilot/score/", copilot.Score.as_view(), name="api_copilot_score"),
+    path("copilot/settings/", copilot.Settings.as_view(), name="api_copilot_settings"),
+    path("records/<int:pk>/fixes/", copilot.RecordFixes.as_view(), name="api_record_fixes"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
 ]

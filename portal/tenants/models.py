@@ -38,3 +38,20 @@ class Tenant(TenantMixin):
 
 class Domain(DomainMixin):
     pass
+
+
+class CopilotPrior(models.Model):
+    """The co-pilot's global GL prior: word and account-class association statistics learnt from the confirmed
+    mappings of tenants that opted in. It holds no tenant's codes or names, only aggregates, and is built only
+    when enough tenants contributed (``ai_copilot.prior``)."""
+
+    payload = models.JSONField()
+    tenants = models.PositiveIntegerField()
+    pairs = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Global prior of {self.created_at:%Y-%m-%d} ({self.tenants} tenants, {self.pairs} pairs)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +21,8 @@ from integrations.sync.models import Flow, SyncRecord
 from portal.accounts.models import Role
 from portal.accounts.roles import role_required
 from portal.web.mapping_views import missing_value
+
+log = logging.getLogger("ledgerbridge.portal.inbox")
 
 PAGE_SIZE = 50
 FILTERS = ("flow", "kind", "q", "code", "line")
@@ -125,8 +128,25 @@ def _record_context(request, record: SyncRecord, **extra: Any) -> dict[str, Any]
         "can_decide": status == SyncRecord.Status.HELD and not record.resolution,
         "edit_text": extra.pop("edit_text", None) or _pretty(record.payload),
         "here": request.get_full_path(),
+        "fixes": _copilot_fixes(record),
+        "fix_line": (record.last_error or "").split("\n", 1)[0][:inbox.GROUP_LINE_LENGTH],
+        "can_fix": request.user.has_role(Role.ADMIN),
         **extra,
     }
+
+
+def _copilot_fixes(record: SyncRecord):
+    """The co-pilot's nearest valid values for a failed record (None when it has nothing to say). A failure to
+    suggest never breaks the page."""
+    if record.status != SyncRecord.Status.FAILED or record.resolution:
+        return None
+    from ai_copilot.fixes import for_record
+
+    try:
+        return for_record(record)
+    except Exception:
+        log.exception("co-pilot fix suggestions failed for record %s", record.pk)
+        return None
 
 
 def _record(pk: int) -> SyncRecord:

@@ -292,7 +292,19 @@ def _editor_context(request, flow: Flow, rules: dict[str, Any], *, errors=None, 
         "changes": rules_diff(published.rules, rules),
         "can_edit": request.user.has_role(Role.ADMIN),
         "other_missing": sorted(missing.get("other", Counter()).items()),
+        **_copilot(flow),
     }
+
+
+def _copilot(flow: Flow) -> dict[str, Any]:
+    """The co-pilot's panel (GL suggestions for unmapped nominals); a failure of it never breaks the editor."""
+    from ai_copilot.views import editor_context
+
+    try:
+        return editor_context(flow)
+    except Exception as error:
+        log.exception("co-pilot suggestions failed for %s", flow.key)
+        return {"copilot_error": f"the co-pilot could not rank accounts ({error.__class__.__name__})."}
 
 
 def _problems(error: versions.InvalidMapping) -> list[dict[str, Any]]:
@@ -333,6 +345,8 @@ def mapping_editor(request, key: str):
                                              note=request.POST.get("note", "").strip() or "Edited in the portal",
                                              force=bool(request.POST.get("force")))
             messages.success(request, f"Published as version {version.number}; the next run uses it.")
+            for warning in getattr(version, "warnings", []) or []:
+                messages.warning(request, f"Published, but {warning}.")
             return redirect("mapping_editor", key=key)
     except versions.InvalidMapping as error:
         messages.error(request, "Not saved: correct the errors shown first.")
@@ -387,6 +401,8 @@ def mapping_rollback(request, key: str):
     else:
         messages.success(request, f"Rolled back: version {published.number} has the rules of version "
                                   f"{published.based_on.number}.")
+        for warning in getattr(published, "warnings", []) or []:
+            messages.warning(request, f"Published, but {warning}.")
     return redirect("mapping_history", key=key)
 
 
@@ -405,7 +421,9 @@ def mapping_fix(request):
     if not target:
         messages.error(request, f"Enter what {value} maps to.")
         return redirect(back)
-    rules = _working_rules(flow)
+    # Only the fix is published, on top of the published rules; an open draft gets the same row, and its other,
+    # unreviewed edits stay unpublished.
+    rules = dict(versions.published_version(flow).rules)
     table = rules.get(section) if isinstance(rules.get(section), dict) else {}
     rules[section] = {**table, value: target}
     problems = _blocking(validate(flow, rules))
@@ -413,12 +431,16 @@ def mapping_fix(request):
         messages.error(request, f"Not published: {problems[0]['message']}")
         return redirect(back)
     try:
-        versions.save_draft(flow, rules, actor=request.user)
-        version = versions.publish_draft(flow, actor=request.user, note=f"{section}: {value} -> {target} (inbox)")
+        version = versions.publish_patch(flow, section, {value: target}, actor=request.user,
+                                         note=f"{section}: {value} -> {target} (inbox)")
     except versions.MappingError as error:
         messages.error(request, f"Not published: {error.message}")
         return redirect(back)
+    if request.POST.get("copilot_score") and section == "gl_accounts":
+        _copilot_accepted(flow, value, target, request)
     text = f"{value} now maps to {target} (version {version.number} published)."
+    for warning in getattr(version, "warnings", []) or []:
+        messages.warning(request, f"Published, but {warning}.")
     if request.POST.get("replay"):
         records = inbox.in_group(inbox.inbox_records(flow), code=request.POST.get("code", "mapping_missing"),
                                  line=request.POST.get("line", ""))
@@ -431,6 +453,17 @@ def mapping_fix(request):
     else:
         messages.success(request, f"{text} Replay the affected records from the group when you are ready.")
     return redirect(back)
+
+
+def _copilot_accepted(flow: Flow, value: str, target: str, request) -> None:
+    """A co-pilot fix applied from the inbox is an accepted suggestion: keep it as a label."""
+    from ai_copilot.gl_service import record_accepted
+
+    try:
+        score = float(request.POST.get("copilot_score"))
+    except (TypeError, ValueError):
+        score = None
+    record_accepted(flow, value, target, score=score, actor=request.user)
 
 
 def _int(value: Any) -> int | None:
