@@ -31,6 +31,7 @@ class DemoCompany:
     erp: str
     rng_seed: int
     summarised: bool = False
+    anomaly_mode: str = "mark"  # what the co-pilot does with flagged records (set once, the tenant may change it)
 
     @property
     def schema_name(self) -> str:
@@ -38,7 +39,8 @@ class DemoCompany:
 
 
 DEMOS = (
-    DemoCompany("demo", "Brightside Print & Design Ltd", "owner@demo.ledgerbridge.test", "demo", "dynamics_ax", 1),
+    DemoCompany("demo", "Brightside Print & Design Ltd", "owner@demo.ledgerbridge.test", "demo", "dynamics_ax", 1,
+                anomaly_mode="hold"),
     DemoCompany("demo-sage", "Northgate Outdoor Supply Co", "owner@demo-sage.ledgerbridge.test", "demo-sage",
                 "sage100", 2),
     DemoCompany("demo-batch", "Harbour Lane Cafés Ltd", "owner@demo-batch.ledgerbridge.test", "demo-batch",
@@ -89,7 +91,17 @@ def demo_tenant_setup(demo: DemoCompany = DEMOS[0], *, password: str, connection
         flows = connect_sandbox(instance_id=demo.instance, fields=connection_fields).flows
         if demo.summarised:
             use_summarised_posting(flows)
+        copilot_setup(demo)
     return tenant
+
+
+def copilot_setup(demo: DemoCompany) -> None:
+    """The demo companies share the global prior, and the first holds what the co-pilot flags (the others mark
+    it). Only when the company has no co-pilot settings yet: what a visitor changed stays."""
+    from ai_copilot.models import CopilotSettings
+
+    if not CopilotSettings.objects.exists():
+        CopilotSettings.objects.create(anomaly_mode=demo.anomaly_mode, share_prior=True)
 
 
 def use_summarised_posting(flows) -> None:

@@ -26,6 +26,7 @@ from integrations.kashflow.client import KashflowClient
 log = logging.getLogger("ledgerbridge.sandboxes.activity")
 
 RECENT = 50  # invoices looked at for templates and unpaid ones
+SLIP_CHANCE = 0.04  # per tick: a clerk keys an invoice already raised a second time (the co-pilot should flag it)
 
 
 @dataclass
@@ -34,10 +35,12 @@ class TickResult:
     paid: list[int] = field(default_factory=list)
     settled: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    slips: list[int] = field(default_factory=list)  # duplicates keyed by mistake
 
     def __str__(self) -> str:
         return (f"{len(self.invoices)} invoice(s) raised ({len(self.paid)} paid at once), "
-                f"{len(self.settled)} settled" + (f", {len(self.errors)} error(s)" if self.errors else ""))
+                f"{len(self.settled)} settled" + (f", {len(self.slips)} keyed twice" if self.slips else "")
+                + (f", {len(self.errors)} error(s)" if self.errors else ""))
 
 
 class SandboxActivity:
@@ -69,6 +72,11 @@ class SandboxActivity:
             result.invoices.append(number)
             if paid:
                 result.paid.append(number)
+        if templates and self.rng.random() < SLIP_CHANCE:
+            try:
+                result.slips.append(self._key_twice(self.rng.choice(templates)))
+            except ConnectorError as error:
+                result.errors.append(str(error))
         unpaid = [inv for inv in recent if str(inv.get("Status", "")).lower() == "unpaid"]
         if unpaid:
             invoice = self.rng.choice(unpaid)
@@ -108,6 +116,17 @@ class SandboxActivity:
         if paid:
             self._pay(number, Decimal(str(created["GrossAmount"])), issued, template)
         return number, paid
+
+    def _key_twice(self, invoice: dict[str, Any]) -> int:
+        """The same customer, lines and amounts again under a new reference: the classic double-keyed invoice."""
+        lines = [{key: line[key] for key in ("Description", "NominalCode", "ProductCode", "VATLevel", "Quantity",
+                                             "Rate") if line.get(key) not in (None, "")}
+                 for line in invoice.get("LineItems") or []]
+        issued = self.today or date.today()
+        created = self.client.create_invoice({
+            "CustomerCode": invoice["CustomerCode"], "IssuedDate": issued, "DueDate": issued, "LineItems": lines,
+            "CustomerReference": f"PO-{self.rng.randint(10000, 99999)}"})
+        return int(created["Number"])
 
     def _settle(self, listed: dict[str, Any]) -> None:
         """Pay what is still owed (the listing has no payment lines: read the invoice first)."""

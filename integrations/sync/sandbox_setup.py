@@ -85,6 +85,7 @@ def forget_sandbox_history(instance_id: str) -> dict[str, int]:
     to reuse old numbers would be taken for ones already posted. Runs, audit entries and reconciliation reports
     stay as history."""
     from integrations.sync.models import Binding, FlowCursor, InboundWebhook, SourceState, SyncRecord
+    from ai_copilot.models import StoredModel
     from integrations.sync.summary_models import SummaryJournal, SummarySource
 
     connections = [c.pk for c in Connection.objects.filter(is_sandbox=True)
@@ -99,6 +100,8 @@ def forget_sandbox_history(instance_id: str) -> dict[str, int]:
         "summary_journals": SummaryJournal.objects.filter(flow__in=flows).delete()[0],
         # Web shop orders received for the old data were applied to it; replaying them would re-create them.
         "webhook_deliveries": InboundWebhook.objects.filter(endpoint__connection_id__in=connections).delete()[0],
+        # The co-pilot learnt the old data's habits; its models retrain on the new history.
+        "copilot_models": StoredModel.objects.all().delete()[0],
     }
     return counts
 

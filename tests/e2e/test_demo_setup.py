@@ -42,3 +42,16 @@ def test_after_a_reseed_the_flows_forget_the_old_data(tenant, ax_pair):
     assert forgotten["records"] and forgotten["bindings"]
     assert not SyncRecord.objects.exists() and not Binding.objects.exists() and not FlowCursor.objects.exists()
     assert forget_sandbox_history("some-other-instance") == {k: 0 for k in forgotten}
+
+
+def test_the_demo_companies_share_the_prior_and_the_first_holds_flags_once(tenant):
+    from ai_copilot.models import CopilotSettings
+    from portal.demo import copilot_setup
+
+    copilot_setup(DEMOS[0])
+    options = CopilotSettings.current()
+    assert (options.anomaly_mode, options.share_prior) == ("hold", True)
+    options.anomaly_mode = "off"
+    options.save()
+    copilot_setup(DEMOS[0])  # a visitor's change stays
+    assert CopilotSettings.current().anomaly_mode == "off"

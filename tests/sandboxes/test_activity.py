@@ -52,3 +52,17 @@ def test_tick_reports_errors_instead_of_raising(kashflow):
     activity = SandboxActivity({**kashflow, "password": "wrong"}, seed=1)
     result = activity.tick()
     assert result.errors and not result.invoices
+
+
+def test_a_slip_keys_a_recent_invoice_twice_for_the_copilot_to_catch(kashflow, monkeypatch):
+    from integrations.sandboxes import activity as module
+
+    monkeypatch.setattr(module, "SLIP_CHANCE", 1.0)
+    client = _client(kashflow)
+    result = SandboxActivity(kashflow, seed=5, today=date(2026, 11, 21)).tick(max_invoices=1)
+    assert len(result.slips) == 1 and not result.errors
+    twice = client.get_invoice(result.slips[0])
+    same = [client.get_invoice(n) for n in {item["Number"] for item in client.list_invoices(perpage=100)}
+            if n != twice["Number"]]
+    assert any(inv["CustomerCode"] == twice["CustomerCode"] and inv["GrossAmount"] == twice["GrossAmount"]
+               and inv.get("CustomerReference") != twice.get("CustomerReference") for inv in same)
