@@ -208,6 +208,7 @@ class AnomalyGate:
                   .order_by("-updated_at").values_list("entity", "source_id", "payload")[:RECENT_MAX])
         self.recent: list[Txn] = [t for entity, sid, payload in recent for t in txns_of(entity, sid, payload)]
         self.recent.sort(key=lambda t: (t.date, t.id))
+        self._known = {t.id for t in self.recent}
 
     @classmethod
     def for_flow(cls, flow: Flow, entity: str) -> AnomalyGate | None:
@@ -228,10 +229,15 @@ class AnomalyGate:
         rows = txns_of(record.entity, record.source_id, record.payload)
         if not rows:
             return None
+        if rows[0].kind == "payment" and not self._invoice_context(rows):
+            # Kashflow hangs every payment off an invoice, and the engine makes a payment wait until its invoice
+            # is posted; an invoice Ledgerbridge has not read yet is ordering, not an anomaly. Scored next time.
+            return None
         scores: list[Score] = []
         for row in rows:
             scores.append(self.scorer.score_one(row, self.recent[-RECENT_MAX:]))
             self.recent.append(row)
+            self._known.add(row.id)
         worst = max(scores, key=lambda s: s.score)
         flagged = worst.score >= self.threshold
         reasons = [{"code": r.code, "text": r.text, "key": getattr(r, "key", "")} for r in worst.reasons]
@@ -242,6 +248,22 @@ class AnomalyGate:
         record.anomaly_score, record.anomaly_flagged, record.anomaly_reasons = (
             verdict.score, verdict.flagged, verdict.reasons)
         return verdict
+
+
+    def _invoice_context(self, payments: list[Txn]) -> bool:
+        """Make sure the invoices these payments settle are in the scorer's context (read from the records
+        Ledgerbridge holds for them, posted or not). False when one of them has not been read yet."""
+        for payment in payments:
+            if payment.reference in self._known:
+                continue
+            found = (SyncRecord.objects.filter(entity="sales_invoice", source_id=payment.reference)
+                     .order_by("-updated_at").values_list("entity", "source_id", "payload").first())
+            if found is None:
+                return False
+            invoice = txns_of(*found)
+            self.recent.extend(invoice)
+            self._known.update(t.id for t in invoice)
+        return True
 
 
 # ---------------------------------------------------------------------------------------------- labels

@@ -200,6 +200,9 @@ def gl_accept_above(request, key: str):
     return redirect(back)
 
 
+EDITOR_ROWS = 15  # shown at once; the rest fold away
+
+
 def editor_context(flow: Flow) -> dict:
     """The mapping editor's co-pilot panel: unmapped nominals with suggestions, or why there are none."""
     try:
@@ -213,4 +216,9 @@ def editor_context(flow: Flow) -> dict:
         names = {a.code: a.name for a in charts.target_accounts(flow)}
     except charts.ChartUnavailable:
         pass
-    return {"copilot_rows": rows, "copilot_names": names, "copilot_enabled": True}
+    from portal.web.mapping_views import missing_in_inbox
+
+    waiting = missing_in_inbox(flow).get(gl_service.SECTION, {})
+    rows.sort(key=lambda r: -waiting.get(r.account.code, 0))  # nominals records are failing on come first (stable)
+    return {"copilot_rows": rows[:EDITOR_ROWS], "copilot_more": rows[EDITOR_ROWS:], "copilot_names": names,
+            "copilot_enabled": True, "copilot_waiting": waiting}
