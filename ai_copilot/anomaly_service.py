@@ -5,9 +5,9 @@ gate the pipeline asks before a transaction is posted.
   (``SyncRecord`` payloads, canonical), newest version per source record, the last ``HISTORY_DAYS``.
 * **Model**: ``AnomalyScorer`` fitted on that history and on the tenant's dismissals (``AnomalyLabel``), stored
   in the tenant's schema (``ai_copilot.store``, scope ``anomaly``) and retrained daily by the worker.
-* **Alert budget**: the tenant's ``alert_rate``. A record is flagged when its score reaches the threshold that
-  flags that share of the tenant's recent scored records (and the scorer's own evidence floor), so over time at
-  most about that share is flagged.
+* **Alert budget**: the tenant's ``alert_rate`` (``Budget``). A record is flagged when its score reaches the level
+  that flags that share of the tenant's recent scored records, clears the scorer's own evidence floor, and the
+  recent window still has room for a flag.
 * **Gate**: flagged records are held for approval or only marked, as the tenant chose. Approving a held record
   records a dismissal, rejecting it a confirmation; both are labels for the next training.
 """
@@ -171,16 +171,41 @@ def scorer() -> tuple[AnomalyScorer, Any]:
     return _loaded[key], found.row
 
 
-def threshold(alert_rate: float, floor: float) -> float:
-    """The score that flags ``alert_rate`` of the tenant's recent scored records (never below ``floor``)."""
-    recent = list(_transaction_records().filter(anomaly_score__isnull=False).order_by("-updated_at")
-                  .values_list("anomaly_score", flat=True)[:BUDGET_WINDOW])
-    if len(recent) < 100:  # too few to take a quantile from: the scorer's own evidence floor decides
-        return floor
-    recent.sort(reverse=True)
-    allowed = int(alert_rate * len(recent))
-    cut = recent[allowed] if allowed < len(recent) else 0.0
-    return max(floor, cut + 1e-9)
+@dataclass
+class Budget:
+    """The alert budget over the tenant's most recent scored records (``BUDGET_WINDOW``): a record is flagged
+    when its score reaches the level that flags ``alert_rate`` of them (never below the scorer's evidence floor)
+    *and* the window still has room — so a young tenant with few scores is never flooded: it gets at most one
+    flag until its window is large enough to allow more."""
+
+    alert_rate: float
+    floor: float
+    scored: int = 0
+    flagged: int = 0
+    cut: float = 0.0
+
+    @classmethod
+    def load(cls, alert_rate: float, floor: float) -> Budget:
+        recent = list(_transaction_records().filter(anomaly_score__isnull=False).order_by("-updated_at")
+                      .values_list("anomaly_score", "anomaly_flagged")[:BUDGET_WINDOW])
+        budget = cls(alert_rate, floor, scored=len(recent), flagged=sum(1 for _s, f in recent if f))
+        if len(recent) >= 100:  # enough to take a quantile from
+            scores = sorted((s for s, _f in recent), reverse=True)
+            allowed = int(alert_rate * len(scores))
+            budget.cut = (scores[allowed] if allowed < len(scores) else 0.0) + 1e-9
+        return budget
+
+    @property
+    def threshold(self) -> float:
+        return max(self.floor, self.cut)
+
+    def admit(self, score: float) -> bool:
+        """Whether a record with ``score`` is flagged; counts it either way."""
+        room = max(1, int(self.alert_rate * (min(self.scored, BUDGET_WINDOW) + 1)))
+        flagged = score >= self.threshold and self.flagged < room
+        self.scored += 1
+        self.flagged += flagged
+        return flagged
 
 
 # ---------------------------------------------------------------------------------------------- the gate
@@ -202,7 +227,7 @@ class AnomalyGate:
         self.options = options
         self.scorer, row = scorer()
         self.learning = row.training_rows < min_history()  # too little seen: mark, never hold
-        self.threshold = threshold(float(options.alert_rate), float(getattr(self.scorer, "evidence_floor", 0.5)))
+        self.budget = Budget.load(float(options.alert_rate), float(getattr(self.scorer, "evidence_floor", 0.5)))
         since = row.trained_at - timedelta(days=1)
         recent = (_transaction_records().filter(status=SyncRecord.Status.POSTED, updated_at__gte=since)
                   .order_by("-updated_at").values_list("entity", "source_id", "payload")[:RECENT_MAX])
@@ -239,7 +264,7 @@ class AnomalyGate:
             self.recent.append(row)
             self._known.add(row.id)
         worst = max(scores, key=lambda s: s.score)
-        flagged = worst.score >= self.threshold
+        flagged = self.budget.admit(worst.score)
         reasons = [{"code": r.code, "text": r.text, "key": getattr(r, "key", "")} for r in worst.reasons]
         verdict = Verdict(round(worst.score, 4), flagged, reasons)
         if flagged and self.options.anomaly_mode == CopilotSettings.AnomalyMode.HOLD and not self.learning:

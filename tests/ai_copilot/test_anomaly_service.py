@@ -65,3 +65,11 @@ def test_scoring_off_means_no_gate(payment_flow):
     options.anomaly_mode = CopilotSettings.AnomalyMode.OFF
     options.save()
     assert anomaly_service.AnomalyGate.for_flow(payment_flow, "customer_payment") is None
+
+
+def test_the_alert_budget_never_floods_a_young_tenant_and_follows_the_rate(tenant):
+    budget = anomaly_service.Budget(alert_rate=0.01, floor=0.5)
+    assert [budget.admit(0.9) for _ in range(5)] == [True, False, False, False, False]  # one flag until room grows
+    assert budget.admit(0.2) is False  # below the evidence floor: never
+    grown = anomaly_service.Budget(alert_rate=0.01, floor=0.5, scored=1000, flagged=3)
+    assert sum(grown.admit(0.95) for _ in range(20)) == 7  # room for 1 % of ~1,000: 10 flags in the window

@@ -6,6 +6,8 @@ approving the held one dismisses the flag (a label) and posts it on the next run
 from __future__ import annotations
 
 
+from decimal import Decimal
+
 import pytest
 
 from ai_copilot import anomaly_service
@@ -34,6 +36,7 @@ def holding(settings):
     settings.LEDGERBRIDGE_COPILOT_MIN_HISTORY = 10
     options = CopilotSettings.current()
     options.anomaly_mode = CopilotSettings.AnomalyMode.HOLD
+    options.alert_rate = Decimal("0.2")  # a generous budget: the sandbox's first run is the whole history
     options.save()
     return options
 
