@@ -83,7 +83,8 @@ def txns_of(entity: str, source_id: str, payload: dict[str, Any]) -> list[Txn]:
             return []
         line = _main_line(payload.get("lines") or [])
         party = payload.get("customer_code") if kind == "sales_invoice" else payload.get("supplier_code")
-        return [Txn(id=source_id, kind=kind, date=day, party=str(party or ""), account=str(line.get("account_code", "")),
+        return [Txn(id=source_id, kind=kind, date=day, party=str(party or ""),
+                    account=str(line.get("account_code", "")),
                     amount=amount, currency=str(payload.get("currency") or ""),
                     tax_rate=_decimal(line.get("tax_rate")), reference=str(payload.get("number") or ""),
                     description=str(line.get("description") or ""))]

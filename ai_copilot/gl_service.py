@@ -176,8 +176,8 @@ def accept(flow: Flow, pairs: Iterable[tuple[str, str, float | None]], *, actor,
                                 note=note or f"co-pilot: {len(entries)} GL account(s) accepted")
         for s, t, score in pairs:
             record_accepted(flow, s, t, score=score, actor=actor, automatic=automatic)
-        audit(actor or "co-pilot (auto-accept)", "copilot.gl_accepted", flow, {"accepted": entries, "automatic": automatic,
-                                                    "published": publish}, label=flow.name)
+        changes = {"accepted": entries, "automatic": automatic, "published": publish}
+        audit(actor or "co-pilot (auto-accept)", "copilot.gl_accepted", flow, changes, label=flow.name)
     return len(entries)
 
 

@@ -42,8 +42,11 @@ class CopilotSettings(models.Model):
     class Meta:
         verbose_name_plural = "co-pilot settings"
 
+    def __str__(self) -> str:
+        return f"co-pilot settings ({self.anomaly_mode}, budget {self.alert_rate})"
+
     @classmethod
-    def current(cls) -> "CopilotSettings":
+    def current(cls) -> CopilotSettings:
         row = cls.objects.order_by("pk").first()
         return row if row is not None else cls.objects.create()
 
@@ -93,6 +96,9 @@ class GLFeedback(models.Model):
         indexes = [models.Index(fields=["flow", "source_code"])]
         ordering = ["-created_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.source_code} -> {self.target_code}: {self.verdict}"
+
 
 class AnomalyLabel(models.Model):
     """A person's verdict on an anomaly flag: dismissed (not an anomaly) or confirmed. Dismissals are fed to the
@@ -112,3 +118,6 @@ class AnomalyLabel(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.reason_code} ({self.key}): {self.verdict}"

@@ -1,8 +1,8 @@
 """The opt-in global prior: what confirmed GL mappings across tenants teach about names and account classes.
 
 Only tenants that switched ``share_prior`` on contribute, and only they use the result (a fair exchange). What is
-stored (``portal.tenants.CopilotPrior``, public schema) is one ``GlobalPrior.to_dict()`` per ERP: word and class association
-statistics, never a tenant's codes or names as such, and it is built only when at least
+stored (``portal.tenants.CopilotPrior``, public schema) is one ``GlobalPrior.to_dict()`` per ERP: word and class
+association statistics, never a tenant's codes or names as such, and it is built only when at least
 ``LEDGERBRIDGE_COPILOT_PRIOR_MIN_TENANTS`` tenants (3) contributed, so no statistic stands for one tenant.
 A tenant's own confirmations always outrank the prior (``ai_copilot.gl``).
 """

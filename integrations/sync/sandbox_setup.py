@@ -84,8 +84,8 @@ def forget_sandbox_history(instance_id: str) -> dict[str, int]:
     connections, and the webhook deliveries (web shop orders) received for it. Otherwise new records that happen
     to reuse old numbers would be taken for ones already posted. Runs, audit entries and reconciliation reports
     stay as history."""
-    from integrations.sync.models import Binding, FlowCursor, InboundWebhook, SourceState, SyncRecord
     from ai_copilot.models import StoredModel
+    from integrations.sync.models import Binding, FlowCursor, InboundWebhook, SourceState, SyncRecord
     from integrations.sync.summary_models import SummaryJournal, SummarySource
 
     connections = [c.pk for c in Connection.objects.filter(is_sandbox=True)

@@ -27,7 +27,8 @@ from mapping.models import MappingVersion
 from mapping.versions import MappingError
 from portal.accounts.models import Role
 
-_STATUS = {"unknown_version": status.HTTP_404_NOT_FOUND, "live_check_failed": status.HTTP_409_CONFLICT, "invalid_value": status.HTTP_400_BAD_REQUEST,
+_STATUS = {"unknown_version": status.HTTP_404_NOT_FOUND, "live_check_failed": status.HTTP_409_CONFLICT,
+           "invalid_value": status.HTTP_400_BAD_REQUEST,
            "invalid": status.HTTP_400_BAD_REQUEST}
 
 

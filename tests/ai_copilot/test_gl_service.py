@@ -10,6 +10,7 @@ from ai_copilot.models import CopilotSettings, GLFeedback, StoredModel
 from mapping import versions
 from portal.accounts.models import AuditEntry
 
+
 def by_code(rows):
     return {row.account.code: row for row in rows}
 

@@ -5,7 +5,6 @@ approving the held one dismisses the flag (a label) and posts it on the next run
 
 from __future__ import annotations
 
-
 from decimal import Decimal
 
 import pytest
