@@ -37,6 +37,8 @@ class CopilotSettings(models.Model):
     share_prior = models.BooleanField(
         default=False, help_text="Contribute confirmed GL mappings (as anonymous word and class statistics) to the "
                                  "global prior and use the prior for suggestions.")
+    retrain_queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a retrain was queued and not yet done (one at a time per tenant).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -15,17 +15,14 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 log = logging.getLogger("ledgerbridge.copilot.tasks")
 
 RETRAIN_EVERY = timedelta(hours=24)
-QUEUED_MARK_SECONDS = 3600  # one queued retrain per tenant at a time (a dead worker's mark expires)
+QUEUED_MARK = timedelta(hours=1)  # one queued retrain per tenant at a time (a dead worker's mark expires)
 TASK = "ai_copilot.tasks.retrain_tenant"
-
-
-def _mark_key(schema: str) -> str:
-    return f"copilot:retrain-queued:{schema}"
 
 
 def retrain_tenant() -> dict[str, Any]:
@@ -53,7 +50,7 @@ def retrain_tenant() -> dict[str, Any]:
         except Exception as error:
             log.exception("co-pilot: GL suggester of %s failed in %s", flow.key, schema)
             summary[f"gl:{flow.key}"] = f"error: {error.__class__.__name__}"
-    cache.delete(_mark_key(schema))
+    CopilotSettings.objects.update(retrain_queued_at=None)
     return summary
 
 
@@ -61,8 +58,15 @@ def request_retrain(*, sync: bool | None = None) -> str | None:
     """Queue a retrain of the current tenant unless one is already queued. Returns the task id, or None."""
     from portal.tasks import enqueue_for_tenant
 
+    from ai_copilot.models import CopilotSettings
+
     schema = connection.schema_name
-    if not cache.add(_mark_key(schema), "1", QUEUED_MARK_SECONDS):
+    now = timezone.now()
+    CopilotSettings.current()
+    # One conditional UPDATE claims the mark: of several workers ticking at once, exactly one queues the retrain.
+    claimed = CopilotSettings.objects.filter(Q(retrain_queued_at__isnull=True)
+                                             | Q(retrain_queued_at__lt=now - QUEUED_MARK)).update(retrain_queued_at=now)
+    if not claimed:
         return None
     return enqueue_for_tenant(schema, TASK, task_name=f"{schema}:copilot-retrain", sync=sync)
 
