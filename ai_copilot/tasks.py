@@ -56,9 +56,8 @@ def retrain_tenant() -> dict[str, Any]:
 
 def request_retrain(*, sync: bool | None = None) -> str | None:
     """Queue a retrain of the current tenant unless one is already queued. Returns the task id, or None."""
-    from portal.tasks import enqueue_for_tenant
-
     from ai_copilot.models import CopilotSettings
+    from portal.tasks import enqueue_for_tenant
 
     schema = connection.schema_name
     now = timezone.now()
