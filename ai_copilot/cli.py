@@ -14,19 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from ai_copilot.accounts import Account
+from ai_copilot.csvio import CsvError
 from ai_copilot.gl import GlobalPrior, GLSuggester
 
 CHART_COLUMNS = ("code", "name")
 CONFIRMED_COLUMNS = ("source_code", "target_code")
 
 
-class ChartCsvError(ValueError):
-    """A CSV problem a person can find: file, line and column."""
-
-    def __init__(self, path: str | Path, line: int, column: str, problem: str) -> None:
-        self.path, self.line, self.column, self.problem = str(path), line, column, problem
-        where = f"{self.path}" + (f", line {line}" if line else "") + (f", column {column!r}" if column else "")
-        super().__init__(f"{where}: {problem}")
+# One error type for every co-pilot CSV (file, line, column); the old name stays for the command and callers.
+ChartCsvError = CsvError
 
 
 def _rows(path: str | Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:

@@ -11,7 +11,7 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -27,7 +27,7 @@ class CsvError(ValueError):
 
     def __init__(self, path: str | Path, line: int, column: str, problem: str) -> None:
         self.path, self.line, self.column, self.problem = str(path), line, column, problem
-        where = f"{self.path}, line {line}" + (f", column {column!r}" if column else "")
+        where = f"{self.path}" + (f", line {line}" if line else "") + (f", column {column!r}" if column else "")
         super().__init__(f"{where}: {problem}")
 
 
@@ -82,7 +82,9 @@ def _decimal(path: str | Path, line: int, column: str, text: str) -> Decimal:
     return value
 
 
-def _txn(path: str | Path, line: int, row: dict[str, str]) -> Txn:
+def parse_txn(path: str | Path, line: int, row: Mapping[str, str]) -> Txn:
+    """One ledger row as a :class:`Txn`, every field checked; :class:`CsvError` names the column at fault. Also
+    what the partner API's scoring endpoint uses for its JSON rows (``path`` then names the request part)."""
     values = {key: (row.get(key) or "").strip() for key in COLUMNS}
     if not values["id"]:
         raise CsvError(path, line, "id", "empty id")
@@ -118,7 +120,7 @@ def read_txns(path: str | Path) -> list[Txn]:
     txns: list[Txn] = []
     first_line: dict[str, int] = {}
     for line, row in _rows(path, COLUMNS, COLUMNS):
-        txn = _txn(path, line, row)
+        txn = parse_txn(path, line, row)
         if txn.id in first_line:
             raise CsvError(path, line, "id", f"id {txn.id!r} already used on line {first_line[txn.id]}")
         first_line[txn.id] = line

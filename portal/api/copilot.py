@@ -16,8 +16,6 @@ The same functions serve the portal (``ai_copilot.gl_service``, ``anomaly_servic
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -28,7 +26,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from ai_copilot import anomaly_service, charts, fixes, gl_service
-from ai_copilot.anomaly import KINDS, Txn, flag
+from ai_copilot.anomaly import Txn, flag
+from ai_copilot.csvio import COLUMNS, CsvError, parse_txn
 from ai_copilot.models import CopilotSettings
 from ai_copilot.views import parse_settings
 from integrations.sync.models import SyncRecord
@@ -38,7 +37,6 @@ from portal.accounts.models import Role
 from portal.api.mapping import MappingView, _flow, _refused
 
 MAX_RECORDS = 5000
-FIELDS = ("id", "kind", "date", "party", "account", "amount", "currency", "tax_rate", "reference", "description")
 
 
 def _unavailable(error: charts.ChartUnavailable) -> Response:
@@ -118,29 +116,19 @@ class GLReject(MappingView):
 
 
 def txn_from(item: Any, n: int) -> Txn:
-    """One scoring row from JSON, every field checked (the error names the row and field)."""
+    """One scoring row from JSON, checked exactly as ``copilot_score`` checks a CSV row (the same parser); the
+    error names the row and field."""
     if not isinstance(item, dict):
         raise ValidationError({f"records[{n}]": ["Send an object."]})
-    missing = [f for f in ("id", "kind", "date", "amount") if item.get(f) in (None, "")]
-    if missing:
-        raise ValidationError({f"records[{n}]": [f"Missing {', '.join(missing)}."]})
-    if item["kind"] not in KINDS:
-        raise ValidationError({f"records[{n}].kind": [f"One of {', '.join(KINDS)}."]})
+    unknown = sorted(set(item) - set(COLUMNS))
+    if unknown:
+        raise ValidationError({f"records[{n}].{unknown[0]}": ["Unknown field."]})
+    row = {key: "" if item.get(key) is None else str(item[key]) for key in COLUMNS}
     try:
-        day = date.fromisoformat(str(item["date"]))
-    except ValueError:
-        raise ValidationError({f"records[{n}].date": ["Give a date as YYYY-MM-DD."]}) from None
-    try:
-        amount = Decimal(str(item["amount"]))
-        rate = None if item.get("tax_rate") in (None, "") else Decimal(str(item["tax_rate"]))
-    except (InvalidOperation, ValueError):
-        raise ValidationError({f"records[{n}]": ["amount and tax_rate are numbers."]}) from None
-    if not amount.is_finite() or (rate is not None and not rate.is_finite()):
-        raise ValidationError({f"records[{n}]": ["amount and tax_rate are finite numbers."]})
-    return Txn(id=str(item["id"]), kind=str(item["kind"]), date=day, party=str(item.get("party") or ""),
-               account=str(item.get("account") or ""), amount=amount, currency=str(item.get("currency") or ""),
-               tax_rate=rate, reference=str(item.get("reference") or ""),
-               description=str(item.get("description") or ""))
+        return parse_txn("records", n, row)
+    except CsvError as error:
+        raise ValidationError({f"records[{n}].{error.column}" if error.column else f"records[{n}]":
+                               [error.problem]}) from None
 
 
 class Score(MappingView):
