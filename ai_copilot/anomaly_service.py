@@ -276,20 +276,24 @@ class AnomalyGate:
         return verdict
 
 
-    def _invoice_context(self, payments: list[Txn]) -> bool:
-        """Make sure the invoices these payments settle are in the scorer's context (read from the records
-        Ledgerbridge holds for them, posted or not). False when one of them has not been read yet."""
-        for payment in payments:
-            if payment.reference in self._known:
-                continue
-            found = (SyncRecord.objects.filter(entity="sales_invoice", source_id=payment.reference)
-                     .order_by("-updated_at").values_list("entity", "source_id", "payload").first())
-            if found is None:
-                return False
-            invoice = txns_of(*found)
+    def prepare(self, records: Sequence[SyncRecord]) -> None:
+        """Read, in one query, the invoices this batch's payments settle that the scorer has not seen yet (posted
+        or not: what Ledgerbridge read from Kashflow), so each payment is scored against its invoice."""
+        wanted = {t.reference for r in records for t in txns_of(r.entity, r.source_id, r.payload)
+                  if t.kind == "payment"} - self._known
+        if not wanted:
+            return
+        found = (SyncRecord.objects.filter(entity="sales_invoice", source_id__in=sorted(wanted))
+                 .order_by("source_id", "-updated_at").distinct("source_id")
+                 .values_list("entity", "source_id", "payload"))
+        for entity, source_id, payload in found:
+            invoice = txns_of(entity, source_id, payload)
             self.recent.extend(invoice)
             self._known.update(t.id for t in invoice)
-        return True
+
+    def _invoice_context(self, payments: list[Txn]) -> bool:
+        """Whether the invoices these payments settle are in the scorer's context (see :meth:`prepare`)."""
+        return all(payment.reference in self._known for payment in payments)
 
 
 # ---------------------------------------------------------------------------------------------- labels

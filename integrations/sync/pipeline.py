@@ -439,6 +439,7 @@ class Pipeline:
                 known: dict[int, SyncRecord] | None = None) -> None:
         records = self.claim(pks, known)
         ready: list[tuple[SyncRecord, dict[str, Any]]] = []
+        self.prepare_scoring(records)
         for record in records:
             version, rules = self.rules_for(record)
             record.mapping_version = version
@@ -470,6 +471,15 @@ class Pipeline:
         self._unsettled = self._unsettled | {r.source_id for r, _doc in ready}
         for start in range(0, len(ready), self.spec.batch_size):
             self.send(ready[start:start + self.spec.batch_size], digests=digests)
+
+    def prepare_scoring(self, records: list[SyncRecord]) -> None:
+        """Let the co-pilot read what this batch's records refer to in one go (never one query per record)."""
+        gate = self.anomaly_gate() if records else None
+        if gate is not None:
+            try:
+                gate.prepare(records)
+            except Exception:  # as in score(): the co-pilot never stops a run
+                log.exception("co-pilot could not prepare scoring for %s", self.flow.key)
 
     def score(self, record: SyncRecord) -> str:
         """Score the record before it is transformed (routing rules may read ``anomaly_score``); the hold reason

@@ -49,12 +49,19 @@ def record(flow, entity, source_id, payload, status="pending"):
                                      idempotency_key=f"gate-{n}", payload=payload, status=status)
 
 
-def test_a_payment_is_scored_once_its_invoice_is_known_and_never_called_invoiceless(payment_flow):
+def test_a_payment_is_scored_once_its_invoice_is_known_and_never_called_invoiceless(payment_flow,
+                                                                                   django_assert_num_queries):
     gate = anomaly_service.AnomalyGate.for_flow(payment_flow, "customer_payment")
     assert gate is not None and anomaly_service.AnomalyGate.for_flow(payment_flow, "customer") is None
     payment = record(payment_flow, "customer_payment", "214", PAYMENT)
+    gate.prepare([payment])
     assert gate.check(payment) is None and payment.anomaly_score is None  # its invoice not read yet: later
     record(payment_flow, "sales_invoice", "214", INVOICE)  # read (not posted yet) by the invoice flow
+    others = [record(payment_flow, "customer_payment", str(n), {**PAYMENT, "invoice_number": str(n), "payments": [
+        {**PAYMENT["payments"][0], "invoice_number": str(n)}]}) for n in (300, 301, 302)]
+    with django_assert_num_queries(2) as queries:  # the whole batch's invoices in one read
+        gate.prepare([payment, *others])
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SET", "SELECT"]  # (SET: the tenant's schema)
     verdict = gate.check(payment)
     assert verdict is not None and payment.anomaly_score is not None
     assert "payment_without_invoice" not in {r["code"] for r in verdict.reasons}
