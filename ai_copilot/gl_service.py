@@ -133,24 +133,32 @@ def suggest_for(flow: Flow, code: str, *, top: int = 3) -> SourceRow:
     return SourceRow(account, _working_map(flow).get(account.code, ""), model.suggest(account, top=top))
 
 
-def _names(flow: Flow, source_code: str, target_code: str) -> dict[str, str]:
-    """Names and types of both sides, kept with the verdict (the prior learns from them without re-reading)."""
-    try:
-        source = next((a for a in charts.source_accounts(flow) if a.code == source_code), None)
-        target = next((a for a in charts.target_accounts(flow) if a.code == target_code), None)
-    except charts.ChartUnavailable:
-        source = target = None
-    return {"source_name": source.name if source else "", "source_type": source.type if source else "",
-            "target_name": target.name if target else "", "target_type": target.type if target else ""}
+@dataclass
+class _Charts:
+    """Both charts read once per action, for the names kept with verdicts and the check of accepted targets.
+    Empty when the ERP cannot be read: the verdict is kept without names, and publishing reports the chart."""
 
+    sources: dict[str, Account]
+    targets: dict[str, Account]
+    readable: bool
 
-def _check_target(flow: Flow, target_code: str) -> None:
-    try:
-        valid = {a.code for a in charts.target_accounts(flow)}
-    except charts.ChartUnavailable:
-        return  # the ERP is unreachable: the publish step reports an unchecked chart
-    if target_code not in valid:
-        raise CopilotError(f"{target_code} is not an account in {flow.target.name}'s chart.", code="unknown_account")
+    @classmethod
+    def of(cls, flow: Flow) -> _Charts:
+        try:
+            return cls({a.code: a for a in charts.source_accounts(flow)},
+                       {a.code: a for a in charts.target_accounts(flow)}, True)
+        except charts.ChartUnavailable:
+            return cls({}, {}, False)
+
+    def names(self, source_code: str, target_code: str) -> dict[str, str]:
+        source, target = self.sources.get(source_code), self.targets.get(target_code)
+        return {"source_name": source.name if source else "", "source_type": source.type if source else "",
+                "target_name": target.name if target else "", "target_type": target.type if target else ""}
+
+    def check(self, flow: Flow, target_code: str) -> None:
+        if self.readable and target_code not in self.targets:
+            raise CopilotError(f"{target_code} is not an account in {flow.target.name}'s chart.",
+                               code="unknown_account")
 
 
 def accept(flow: Flow, pairs: Iterable[tuple[str, str, float | None]], *, actor, automatic: bool = False,
@@ -160,8 +168,9 @@ def accept(flow: Flow, pairs: Iterable[tuple[str, str, float | None]], *, actor,
     pairs = [(str(s).strip(), str(t).strip(), score) for s, t, score in pairs if str(s).strip() and str(t).strip()]
     if not pairs:
         return 0
+    known = _Charts.of(flow)
     for _s, target, _score in pairs:
-        _check_target(flow, target)
+        known.check(flow, target)
     entries = {s: t for s, t, _score in pairs}
     with transaction.atomic():
         if publish:
@@ -175,19 +184,19 @@ def accept(flow: Flow, pairs: Iterable[tuple[str, str, float | None]], *, actor,
             versions.save_draft(flow, rules, actor=actor,
                                 note=note or f"co-pilot: {len(entries)} GL account(s) accepted")
         for s, t, score in pairs:
-            record_accepted(flow, s, t, score=score, actor=actor, automatic=automatic)
+            record_accepted(flow, s, t, score=score, actor=actor, automatic=automatic, known=known)
         changes = {"accepted": entries, "automatic": automatic, "published": publish}
         audit(actor or "co-pilot (auto-accept)", "copilot.gl_accepted", flow, changes, label=flow.name)
     return len(entries)
 
 
 def record_accepted(flow: Flow, source_code: str, target_code: str, *, score: float | None, actor,
-                    automatic: bool = False) -> GLFeedback:
+                    automatic: bool = False, known: _Charts | None = None) -> GLFeedback:
     """Keep an accepted suggestion as a label (the mapping itself is written by the caller)."""
     return GLFeedback.objects.create(flow=flow, source_code=source_code, target_code=target_code,
                                      verdict=GLFeedback.Verdict.ACCEPTED, score=score, automatic=automatic,
                                      actor=actor if getattr(actor, "pk", None) else None,
-                                     **_names(flow, source_code, target_code))
+                                     **(known or _Charts.of(flow)).names(source_code, target_code))
 
 
 def reject(flow: Flow, source_code: str, target_code: str, *, actor, score: float | None = None) -> None:
@@ -199,7 +208,7 @@ def reject(flow: Flow, source_code: str, target_code: str, *, actor, score: floa
         GLFeedback.objects.create(flow=flow, source_code=source_code, target_code=target_code,
                                   verdict=GLFeedback.Verdict.REJECTED, score=score,
                                   actor=actor if getattr(actor, "pk", None) else None,
-                                  **_names(flow, source_code, target_code))
+                                  **_Charts.of(flow).names(source_code, target_code))
         audit(actor, "copilot.gl_rejected", flow, {"source": source_code, "target": target_code}, label=flow.name)
 
 

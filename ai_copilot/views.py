@@ -220,5 +220,7 @@ def editor_context(flow: Flow) -> dict:
 
     waiting = missing_in_inbox(flow).get(gl_service.SECTION, {})
     rows.sort(key=lambda r: -waiting.get(r.account.code, 0))  # nominals records are failing on come first (stable)
-    return {"copilot_rows": rows[:EDITOR_ROWS], "copilot_more": rows[EDITOR_ROWS:], "copilot_names": names,
-            "copilot_enabled": True, "copilot_waiting": waiting}
+    shown = [{"account": r.account, "waiting": waiting.get(r.account.code, 0),
+              "suggestions": [{"target_code": s.target_code, "name": names.get(s.target_code, ""), "score": s.score,
+                               "reason": s.reason} for s in r.suggestions]} for r in rows]
+    return {"copilot_rows": shown[:EDITOR_ROWS], "copilot_more": shown[EDITOR_ROWS:], "copilot_enabled": True}

@@ -54,7 +54,7 @@ def failed_record(flow, nominal="7502", **fields):
 def test_the_editor_shows_suggestions_for_unmapped_nominals_with_accept_and_reject(gl_flow, browser):
     page = browser("admin").get(f"/flows/{gl_flow.key}/mapping/").content.decode()
     assert 'id="copilot-suggestions"' in page
-    assert 'data-nominal="7502"' in page and 'data-target="601600"' in page
+    assert 'data-nominal="7502"' in page and 'data-target="601600"' in page and "Telephone and Internet" in page
     assert "Accept all above" in page and ">Reject<" in page
     assert 'data-nominal="4000"' not in page  # mapped already
 
