@@ -5,8 +5,8 @@
 * The ERP refused an account the mapping sent (AX "value 'X' in field 'MainAccount' is not found", Sage "G/L
   account X is not on file"): the accounts nearest to what the mapped nominal means, and the one-click fix
   corrects that mapping row.
-* An unknown customer, vendor, item or dimension value: the nearest codes from the ERP's own master data (code
-  and name similarity), as advice — those are fixed in the ERP or in the editor.
+* An unknown customer, vendor, item or dimension value: the nearest codes from the ERP's own master data (by
+  code similarity, shown with their names), as advice — those are fixed in the ERP or in the editor.
 
 Reading the ERP may fail (it is down, or has no ODBC settings): then there are simply no suggestions and the
 page says why. Nothing here writes.
@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ai_copilot import charts, gl_service
-from ai_copilot.text import normalise
 from integrations.core.errors import ConnectorError
 from integrations.sync.models import Flow, SyncRecord, System
 
@@ -172,23 +171,17 @@ def _master(flow: Flow, kind: str) -> dict[str, str]:
         return {str(r[code]): str(r.get(name) or "") for r in reader.read(table, [code, name])}
 
 
-def nearest(value: str, candidates: dict[str, str], *, name: str = "", top: int = TOP) -> list[Fix]:
-    """Candidates ranked by how close their code is to ``value`` (edit similarity, shared prefix) and, when a
-    ``name`` is known, their name to it. Reasons give the numbers."""
-    value = str(value or "").strip()
-    wanted = normalise(name) if name else ""
+def nearest(value: str, candidates: dict[str, str], *, top: int = TOP) -> list[Fix]:
+    """Candidates ranked by how close their code is to ``value`` (edit similarity and a shared prefix), with the
+    numbers as the reason."""
+    value = str(value or "").strip().lower()
     scored = []
     for code, label in candidates.items():
-        code_sim = difflib.SequenceMatcher(None, value.lower(), code.lower()).ratio()
-        prefix = len(_common_prefix(value.lower(), code.lower()))
-        name_sim = difflib.SequenceMatcher(None, wanted, normalise(label)).ratio() if wanted else 0.0
-        score = 0.6 * code_sim + 0.1 * min(prefix / max(len(value), 1), 1.0) + (0.3 * name_sim if wanted else 0.0)
-        parts = [f"code similarity {code_sim:.2f}"]
-        if prefix:
-            parts.append(f"shares the prefix {code[:prefix]}")
-        if wanted:
-            parts.append(f"name similarity {name_sim:.2f}")
-        scored.append(Fix(code, round(score if wanted else score / 0.7, 4), ", ".join(parts), label))
+        code_sim = difflib.SequenceMatcher(None, value, code.lower()).ratio()
+        prefix = len(_common_prefix(value, code.lower()))
+        score = (6 * code_sim + min(prefix / max(len(value), 1), 1.0)) / 7
+        reason = f"code similarity {code_sim:.2f}" + (f", shares the prefix {code[:prefix]}" if prefix else "")
+        scored.append(Fix(code, round(score, 4), reason, label))
     scored.sort(key=lambda f: (-f.score, f.target))
     return scored[:top]
 
